@@ -1,0 +1,51 @@
+# sysdig-aws-connect: one CloudFormation stack that connects an AWS account to Sysdig Monitor.
+# `make demo` runs the whole product locally; `make test` runs every test. Both install
+# what they need (Node 22, the CDK CLI, the Lambda runtime emulator) under .tools/.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+GO        ?= go
+TOOLS     := $(CURDIR)/.tools
+DIST      := $(CURDIR)/dist
+export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
+export GOFLAGS ?= -mod=mod
+
+# The deployable function: linux/arm64, static, no RPC shim (provided.al2023 uses the
+# Runtime API directly), reproducible paths, stripped.
+LAMBDA_LDFLAGS := -s -w -buildid=
+LAMBDA_FLAGS   := -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)'
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: $(DIST)/lambda/bootstrap $(DIST)/function.zip ## build the linux/arm64 bootstrap and its zip
+
+$(DIST)/lambda/bootstrap: FORCE
+	@mkdir -p $(@D)
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build $(LAMBDA_FLAGS) -o $@ ./lambda
+
+$(DIST)/function.zip: $(DIST)/lambda/bootstrap
+	$(GO) run ./cmd/lambdazip -in $< -out $@
+
+# The same function for this machine's architecture, for the runtime emulator.
+.PHONY: build-local
+build-local: ## build the bootstrap for this machine (runtime emulator runs)
+	@mkdir -p $(DIST)/local
+	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
+
+.PHONY: vet
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+.PHONY: clean
+clean: ## remove build outputs (keeps .tools)
+	rm -rf $(DIST) cdk.out
+
+FORCE:
+
+include mk/*.mk

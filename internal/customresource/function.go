@@ -1,0 +1,266 @@
+package customresource
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// Result is what a handler produced.
+type Result struct {
+	// PhysicalResourceID names what the resource now is. Empty keeps the request's id
+	// (Update, Delete) or the id recorded with RecordPhysicalID, else the RequestId (Create).
+	PhysicalResourceID string
+	Data               map[string]any
+	NoEcho             bool
+}
+
+// Handler does the work of one request. An error becomes a FAILED answer whose Reason is
+// the error's text, so errors should say what to do.
+type Handler interface {
+	Handle(ctx context.Context, req Request) (Result, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, req Request) (Result, error)
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, req Request) (Result, error) { return f(ctx, req) }
+
+type progressKey struct{}
+
+type progress struct {
+	mu         sync.Mutex
+	physicalID string
+}
+
+// RecordPhysicalID tells the wrapper which physical id the answer must carry if the handler
+// cannot finish (deadline, panic): call it before and right after creating anything, so a
+// resource the request created is never leaked by a FAILED answer.
+func RecordPhysicalID(ctx context.Context, id string) {
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
+		p.mu.Lock()
+		p.physicalID = id
+		p.mu.Unlock()
+	}
+}
+
+func (p *progress) get() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.physicalID
+}
+
+// Function runs a Handler under the custom-resource protocol. Use Invoke as the Lambda
+// handler: it always returns nil once it has answered, so Lambda never re-runs a request.
+type Function struct {
+	handler     Handler
+	sender      *Sender
+	logger      *slog.Logger
+	margin      func(remaining time.Duration) time.Duration
+	noDeadline  time.Duration
+	grace       time.Duration
+	logStreamFn func() string
+}
+
+// Option configures a Function.
+type Option func(*Function)
+
+// WithLogger sets the structured logger.
+func WithLogger(l *slog.Logger) Option { return func(f *Function) { f.logger = l } }
+
+// WithSender sets how answers are delivered.
+func WithSender(s *Sender) Option { return func(f *Function) { f.sender = s } }
+
+// WithSafetyMargin fixes the time kept back from the Lambda deadline for answering.
+func WithSafetyMargin(d time.Duration) Option {
+	return func(f *Function) { f.margin = func(time.Duration) time.Duration { return d } }
+}
+
+// WithDefaultTimeout bounds the work when the context carries no deadline (tests, tools).
+func WithDefaultTimeout(d time.Duration) Option { return func(f *Function) { f.noDeadline = d } }
+
+// New wraps h.
+func New(h Handler, opts ...Option) *Function {
+	f := &Function{
+		handler:     h,
+		sender:      NewSender(),
+		logger:      slog.Default(),
+		margin:      defaultMargin,
+		noDeadline:  5 * time.Minute,
+		grace:       500 * time.Millisecond,
+		logStreamFn: func() string { return lambdacontext.LogStreamName },
+	}
+	for _, o := range opts {
+		o(f)
+	}
+	return f
+}
+
+// defaultMargin keeps a fifth of the remaining time, between 2 and 15 seconds, for the
+// answer: enough for a few PUT attempts, without starving the work.
+func defaultMargin(remaining time.Duration) time.Duration {
+	m := remaining / 5
+	m = max(m, 2*time.Second)
+	m = min(m, 15*time.Second)
+	if m > remaining/2 {
+		m = remaining / 2
+	}
+	return m
+}
+
+// Invoke handles one Lambda invocation.
+func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
+	start := time.Now()
+	req, env, err := Decode(payload)
+	log := f.logger.With(
+		slog.String("request_type", string(req.RequestType)),
+		slog.String("resource_type", req.ResourceType),
+		slog.String("logical_id", req.LogicalResourceID),
+		slog.String("request_id", req.RequestID),
+		slog.String("stack_id", req.StackID),
+		slog.String("via", env.Via),
+	)
+	if err != nil {
+		var invalid *InvalidRequestError
+		if !errors.As(err, &invalid) || !invalid.Answerable {
+			log.Error("request dropped: nothing to answer to", slog.String("error", err.Error()))
+			return nil
+		}
+		f.answer(ctx, log, req, start, Result{}, err)
+		return nil
+	}
+	if env.TopicARN != "" {
+		log = log.With(slog.String("topic_arn", env.TopicARN))
+	}
+	log.Info("request received", slog.String("physical_id", req.PhysicalResourceID),
+		slog.String("response_url", RedactURL(req.ResponseURL)))
+
+	res, err := f.run(ctx, log, req)
+	f.answer(ctx, log, req, start, res, err)
+	return nil
+}
+
+// run executes the handler with a deadline that leaves the margin for answering, and
+// converts a panic or a handler that outlives its deadline into an error.
+func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Result, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(f.noDeadline)
+	}
+	margin := f.margin(time.Until(deadline))
+	workCtx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
+	defer cancel()
+	prog := &progress{}
+	workCtx = context.WithValue(workCtx, progressKey{}, prog)
+
+	type outcome struct {
+		res Result
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		defer func() {
+			if p := recover(); p != nil {
+				log.Error("handler panicked", slog.String("panic", fmt.Sprint(p)), slog.String("stack", string(debug.Stack())))
+				done <- outcome{err: fmt.Errorf("internal error (panic) while handling %s: %v", req.RequestType, p)}
+			}
+		}()
+		res, err := f.handler.Handle(workCtx, req)
+		done <- outcome{res, err}
+	}()
+
+	var out outcome
+	select {
+	case out = <-done:
+	case <-workCtx.Done():
+		// The handler's calls see the same deadline; give it a moment to return its own,
+		// more precise error before answering without it.
+		grace := time.NewTimer(f.grace)
+		defer grace.Stop()
+		select {
+		case out = <-done:
+		case <-grace.C:
+			out = outcome{err: fmt.Errorf("timed out: the work was not done %s before the function's deadline; check that the function can reach Sysdig and Secrets Manager, then retry", margin.Round(time.Millisecond))}
+		}
+	}
+	if out.res.PhysicalResourceID == "" {
+		out.res.PhysicalResourceID = prog.get()
+	}
+	if out.err == nil && workCtx.Err() != nil && ctx.Err() == nil {
+		log.Warn("handler succeeded at its deadline")
+	}
+	return out.res, out.err
+}
+
+func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error) {
+	resp := cfn.NewResponse(&req)
+	resp.PhysicalResourceID = res.PhysicalResourceID
+	if resp.PhysicalResourceID == "" {
+		resp.PhysicalResourceID = defaultPhysicalID(req)
+	}
+	if len(resp.PhysicalResourceID) > MaxPhysicalIDBytes && workErr == nil {
+		workErr = fmt.Errorf("internal error: physical id of %d bytes exceeds %d", len(resp.PhysicalResourceID), MaxPhysicalIDBytes)
+		resp.PhysicalResourceID = defaultPhysicalID(req)
+	}
+	if workErr != nil {
+		resp.Status = cfn.StatusFailed
+		resp.Reason = workErr.Error()
+		if stream := f.logStreamFn(); stream != "" {
+			resp.Reason += " (log stream " + stream + ")"
+		}
+	} else {
+		resp.Status = cfn.StatusSuccess
+		resp.Data = res.Data
+		resp.NoEcho = res.NoEcho
+	}
+	body, err := EncodeResponse(*resp)
+	if err != nil {
+		log.Error("cannot encode response", slog.String("error", err.Error()))
+		resp.Status, resp.Reason, resp.Data = cfn.StatusFailed, "internal error: "+err.Error(), nil
+		body, _ = json.Marshal(resp)
+	}
+
+	sendCtx := ctx
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		sendCtx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	attempts, sendErr := f.sender.Send(sendCtx, req.ResponseURL, body)
+	attrs := []any{
+		slog.String("outcome", string(resp.Status)),
+		slog.String("physical_id", resp.PhysicalResourceID),
+		slog.Int64("duration_ms", time.Since(start).Milliseconds()),
+		slog.Int("response_bytes", len(body)),
+		slog.Int("response_attempts", attempts),
+	}
+	if resp.Reason != "" {
+		attrs = append(attrs, slog.String("reason", resp.Reason))
+	}
+	if sendErr != nil {
+		log.Error("response not delivered: the stack will wait for its ServiceTimeout", append(attrs, slog.String("error", sendErr.Error()))...)
+		return
+	}
+	log.Info("response sent", attrs...)
+}
+
+// defaultPhysicalID keeps an Update or Delete on the resource it names; a Create that
+// produced nothing answers its RequestId, which names nothing anywhere.
+func defaultPhysicalID(req Request) string {
+	if req.PhysicalResourceID != "" {
+		return req.PhysicalResourceID
+	}
+	if req.RequestID != "" {
+		return req.RequestID
+	}
+	return "unknown-request"
+}

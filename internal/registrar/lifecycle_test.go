@@ -1,0 +1,621 @@
+package registrar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+
+	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/sysdig"
+	"sysdig-aws-connect/internal/sysdigemu"
+)
+
+const (
+	account   = "123456789012"
+	stackID   = "arn:aws:cloudformation:us-east-1:" + account + ":stack/sysdig/0a1b"
+	roleARN   = "arn:aws:iam::" + account + ":role/sysdig-role"
+	role2ARN  = "arn:aws:iam::" + account + ":role/sysdig-role-2"
+	secretID  = "sysdig/api-token"
+	otherRole = "arn:aws:iam::210987654321:role/sysdig-role"
+)
+
+// tokens is a TokenSource over a map that counts its reads.
+type tokens struct {
+	values map[string]string
+	reads  atomic.Int32
+}
+
+func (t *tokens) Token(_ context.Context, id string) (string, error) {
+	t.reads.Add(1)
+	v, ok := t.values[id]
+	if !ok {
+		return "", fmt.Errorf("secret %s not found", id)
+	}
+	return v, nil
+}
+
+type env struct {
+	t      *testing.T
+	emu    *sysdigemu.Server
+	url    string
+	tokens *tokens
+	reg    *Registrar
+	logs   *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// newEnv starts the Sysdig emulator (optionally behind middleware) and a Registrar that
+// talks to it with the real client, fast retries and a map of tokens.
+func newEnv(t *testing.T, middleware func(http.Handler) http.Handler, opts ...sysdigemu.Option) *env {
+	t.Helper()
+	emu := sysdigemu.New(opts...)
+	var h http.Handler = emu
+	if middleware != nil {
+		h = middleware(emu)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() { emu.Close(); srv.Close() })
+	e := &env{t: t, emu: emu, url: srv.URL, tokens: &tokens{values: map[string]string{secretID: sysdigemu.DefaultToken}}, logs: &syncBuffer{}}
+	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
+	e.reg = New(e.tokens, WithLogger(logger), WithRolePropagationWait(2*time.Second, 5*time.Millisecond),
+		WithSysdigFactory(func(baseURL, token string, skip bool) (Sysdig, error) {
+			return sysdig.New(baseURL, token, sysdig.WithRetry(time.Millisecond, 20*time.Millisecond, 6),
+				sysdig.WithRequestTimeout(2*time.Second), sysdig.WithLogger(logger))
+		}))
+	return e
+}
+
+func (e *env) props(kv ...any) map[string]any {
+	base := map[string]any{
+		"ServiceToken":       "arn:aws:lambda:us-east-1:" + account + ":function:sysdig",
+		PropSysdigAPIURL:     e.url,
+		PropAPITokenSecretID: secretID,
+		PropRoleARN:          roleARN,
+	}
+	return with(base, kv...)
+}
+
+var requestSeq atomic.Int64
+
+func (e *env) do(typ cfn.RequestType, resourceType, physicalID string, props, old map[string]any) (customresource.Result, error) {
+	e.t.Helper()
+	req := customresource.Request{
+		RequestType:           typ,
+		RequestID:             fmt.Sprintf("req-%d", requestSeq.Add(1)),
+		ResponseURL:           "https://example.invalid/response",
+		ResourceType:          resourceType,
+		LogicalResourceID:     "SysdigProvider",
+		StackID:               stackID,
+		PhysicalResourceID:    physicalID,
+		ResourceProperties:    props,
+		OldResourceProperties: old,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return e.reg.Handle(ctx, req)
+}
+
+func (e *env) create(props map[string]any) (customresource.Result, error) {
+	return e.do(cfn.RequestCreate, TypeProvider, "", props, nil)
+}
+
+func (e *env) update(id string, props, old map[string]any) (customresource.Result, error) {
+	return e.do(cfn.RequestUpdate, TypeProvider, id, props, old)
+}
+
+func (e *env) delete(id string, props map[string]any) (customresource.Result, error) {
+	return e.do(cfn.RequestDelete, TypeProvider, id, props, nil)
+}
+
+func (e *env) mustCreate(props map[string]any) customresource.Result {
+	e.t.Helper()
+	res, err := e.create(props)
+	if err != nil {
+		e.t.Fatalf("create: %v", err)
+	}
+	return res
+}
+
+func (e *env) providers() []sysdigemu.StoredProvider { return e.emu.Providers() }
+
+// writes counts the API calls that change something.
+func (e *env) writes() []string {
+	var out []string
+	for _, r := range e.emu.Requests() {
+		if r.Method != http.MethodGet {
+			out = append(out, r.Method+" "+r.Path)
+		}
+	}
+	return out
+}
+
+func refOf(t *testing.T, res customresource.Result) ProviderRef {
+	t.Helper()
+	ref, err := ParseProviderRef(res.PhysicalResourceID)
+	if err != nil {
+		t.Fatalf("physical id %q: %v", res.PhysicalResourceID, err)
+	}
+	return ref
+}
+
+func TestCreateRegistersAndReports(t *testing.T) {
+	for _, api := range []string{"v1", "v2"} {
+		t.Run(api, func(t *testing.T) {
+			e := newEnv(t, nil)
+			res := e.mustCreate(e.props(PropAlias, "prod", PropRegions, "us-east-1,eu-west-1", PropProviderAPI, api))
+			ref := refOf(t, res)
+			ps := e.providers()
+			if len(ps) != 1 || ps[0].ID != ref.ID || ps[0].RoleARN != roleARN || ps[0].Alias != "prod" ||
+				!slices.Equal(ps[0].Regions, []string{"EU_WEST_1", "US_EAST_1"}) {
+				t.Fatalf("Sysdig holds %+v", ps)
+			}
+			if res.Data["ProviderId"] != ref.ID || res.Data["Status"] != "configured" || res.Data["Alias"] != "prod" {
+				t.Fatalf("Data %v", res.Data)
+			}
+			if string(ref.API) != api || ref.RoleARN != roleARN {
+				t.Fatalf("ref %+v", ref)
+			}
+		})
+	}
+}
+
+func TestCreateValidatesBeforeAnyCall(t *testing.T) {
+	e := newEnv(t, nil)
+	cases := []struct {
+		name  string
+		props map[string]any
+		want  string
+	}{
+		{"bad region", e.props(PropRegions, "us-east-1,atlantis-1"), "property Regions"},
+		{"bad url", e.props(PropSysdigAPIURL, "http://sysdig.example.com"), "property SysdigApiUrl"},
+		{"missing role", e.props(PropRoleARN, nil), "property RoleArn"},
+		{"role of another account", e.props(PropRoleARN, otherRole), "refused: RoleArn"},
+		{"unknown property", e.props("Alais", "x"), "property Alais"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.create(tc.props)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if _, perr := ParseProviderRef(res.PhysicalResourceID); !errors.Is(perr, ErrNotAProvider) {
+				t.Fatalf("failed create answered %q, which names a provider", res.PhysicalResourceID)
+			}
+		})
+	}
+	if len(e.emu.Requests()) != 0 || e.tokens.reads.Load() != 0 {
+		t.Fatalf("invalid input reached Sysdig (%d requests) or the secret (%d reads)", len(e.emu.Requests()), e.tokens.reads.Load())
+	}
+}
+
+// Datadog #124: a registration that existed before the stack survives a failed Create and
+// its rollback Delete.
+func TestExistingRegistrationSurvivesFailedCreateAndRollback(t *testing.T) {
+	e := newEnv(t, nil)
+	seeded := e.emu.Seed(sysdig.ProviderSpec{RoleARN: roleARN, Alias: "by hand"})
+	res, err := e.create(e.props())
+	if err == nil || !strings.Contains(err.Error(), "OnExisting to Adopt") || !strings.Contains(err.Error(), seeded) {
+		t.Fatalf("create over an existing registration: %v", err)
+	}
+	if _, err := e.delete(res.PhysicalResourceID, e.props()); err != nil {
+		t.Fatalf("rollback delete: %v", err)
+	}
+	ps := e.providers()
+	if len(ps) != 1 || ps[0].ID != seeded || ps[0].Alias != "by hand" {
+		t.Fatalf("the pre-existing registration did not survive: %+v", ps)
+	}
+	if w := e.writes(); len(w) != 0 {
+		t.Fatalf("writes to Sysdig: %v", w)
+	}
+}
+
+func TestAdoptExisting(t *testing.T) {
+	e := newEnv(t, nil)
+	seeded := e.emu.Seed(sysdig.ProviderSpec{RoleARN: roleARN, Alias: "by hand"})
+	res := e.mustCreate(e.props(PropOnExisting, "Adopt", PropAlias, "managed"))
+	if ref := refOf(t, res); ref.ID != seeded {
+		t.Fatalf("adopted %s, want %s", ref.ID, seeded)
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].Alias != "managed" {
+		t.Fatalf("after adopt: %+v", ps)
+	}
+	if _, err := e.delete(res.PhysicalResourceID, e.props()); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.providers(); len(ps) != 0 {
+		t.Fatalf("an adopted provider belongs to the stack and goes with it: %+v", ps)
+	}
+}
+
+func TestCreateThatFailsAfterRegisteringNamesTheProvider(t *testing.T) {
+	e := newEnv(t, nil)
+	// Every read-back fails: the registration exists, the Create fails.
+	e.emu.Inject(sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers/", Statuses: []int{500, 500, 500, 500, 500, 500}})
+	res, err := e.create(e.props())
+	if err == nil || !strings.Contains(err.Error(), "could not read it back") {
+		t.Fatalf("create: %v", err)
+	}
+	ref := refOf(t, res)
+	if ps := e.providers(); len(ps) != 1 || ps[0].ID != ref.ID {
+		t.Fatalf("Sysdig holds %+v, answer names %s", ps, ref.ID)
+	}
+	// Rollback removes it.
+	if _, err := e.delete(res.PhysicalResourceID, e.props()); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.providers(); len(ps) != 0 {
+		t.Fatalf("rollback left %+v", ps)
+	}
+}
+
+func TestUpdateInPlace(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropAlias, "a", PropRegions, "us-east-1")
+	created := e.mustCreate(old)
+	newProps := e.props(PropAlias, "b", PropRegions, []any{"us-east-1", "us-west-2"})
+	res, err := e.update(created.PhysicalResourceID, newProps, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PhysicalResourceID != created.PhysicalResourceID {
+		t.Fatalf("in-place update changed the id: %s -> %s", created.PhysicalResourceID, res.PhysicalResourceID)
+	}
+	ps := e.providers()
+	if len(ps) != 1 || ps[0].Alias != "b" || !slices.Equal(ps[0].Regions, []string{"US_EAST_1", "US_WEST_2"}) {
+		t.Fatalf("Sysdig holds %+v", ps)
+	}
+	if res.Data["Alias"] != "b" || res.Data["Status"] != "configured" {
+		t.Fatalf("Data %v", res.Data)
+	}
+}
+
+func TestUpdateWithNothingRelevantMakesNoCall(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropRegions, "us-east-1,us-east-2")
+	created := e.mustCreate(old)
+	before := len(e.emu.Requests())
+	reads := e.tokens.reads.Load()
+	// Same regions in another order and form, a changed delete policy: nothing Sysdig holds.
+	res, err := e.update(created.PhysicalResourceID, e.props(PropRegions, []any{"US_EAST_2", "us-east-1"}, PropDeregisterOnDelete, "false"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(e.emu.Requests()) != before || e.tokens.reads.Load() != reads {
+		t.Fatal("an update that changed nothing Sysdig holds made calls")
+	}
+	if res.PhysicalResourceID != created.PhysicalResourceID || res.Data["Status"] != StatusUnchanged {
+		t.Fatalf("result %+v", res)
+	}
+}
+
+func TestUpdateWithReplacementThenCleanup(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props()
+	created := e.mustCreate(old)
+	res, err := e.update(created.PhysicalResourceID, e.props(PropRoleARN, role2ARN), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRef, oldRef := refOf(t, res), refOf(t, created)
+	if newRef.ID == oldRef.ID || newRef.RoleARN != role2ARN {
+		t.Fatalf("replacement: old %+v new %+v", oldRef, newRef)
+	}
+	if ps := e.providers(); len(ps) != 2 {
+		t.Fatalf("before cleanup Sysdig should hold both: %+v", ps)
+	}
+	// CloudFormation's cleanup: Delete of the old id with the old properties.
+	if _, err := e.delete(created.PhysicalResourceID, old); err != nil {
+		t.Fatal(err)
+	}
+	ps := e.providers()
+	if len(ps) != 1 || ps[0].ID != newRef.ID || ps[0].RoleARN != role2ARN {
+		t.Fatalf("after cleanup Sysdig holds %+v", ps)
+	}
+}
+
+func TestFailedReplacementLeavesNothingAndRollsBack(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props()
+	created := e.mustCreate(old)
+	failing := e.props(PropRoleARN, role2ARN)
+	e.emu.Inject(sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers/", Statuses: []int{503, 503, 503, 503, 503, 503}})
+	res, err := e.update(created.PhysicalResourceID, failing, old)
+	if err == nil || res.PhysicalResourceID != created.PhysicalResourceID {
+		t.Fatalf("failed update answered %q, %v; want the old id and an error", res.PhysicalResourceID, err)
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].RoleARN != roleARN {
+		t.Fatalf("failed replacement left %+v", ps)
+	}
+	// CloudFormation rolls back with old and new swapped: nothing to replace, no new provider.
+	rb, err := e.update(created.PhysicalResourceID, old, failing)
+	if err != nil || rb.PhysicalResourceID != created.PhysicalResourceID {
+		t.Fatalf("rollback update: %q %v", rb.PhysicalResourceID, err)
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].RoleARN != roleARN {
+		t.Fatalf("after rollback Sysdig holds %+v", ps)
+	}
+}
+
+func TestFailedInPlaceUpdateRollsBack(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropAlias, "a")
+	created := e.mustCreate(old)
+	failing := e.props(PropAlias, "b")
+	e.emu.Inject(sysdigemu.Fault{Method: http.MethodPut, Statuses: []int{400}})
+	if _, err := e.update(created.PhysicalResourceID, failing, old); err == nil {
+		t.Fatal("update should fail on 400")
+	}
+	if _, err := e.update(created.PhysicalResourceID, old, failing); err != nil {
+		t.Fatalf("rollback: %v", err)
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].Alias != "a" {
+		t.Fatalf("after rollback: %+v", ps)
+	}
+}
+
+func TestUpdateProviderAPIKeepsTheOneProvider(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropProviderAPI, "v1")
+	created := e.mustCreate(old)
+	res, err := e.update(created.PhysicalResourceID, e.props(PropProviderAPI, "v2", PropAlias, "via-v2"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PhysicalResourceID != created.PhysicalResourceID {
+		t.Fatal("switching API for the same role and tenant must keep the provider (CloudFormation would delete it)")
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].Alias != "via-v2" {
+		t.Fatalf("Sysdig holds %+v", ps)
+	}
+}
+
+func TestUpdateWhenSysdigLostTheProviderRegistersAgain(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropAlias, "a")
+	created := e.mustCreate(old)
+	// Someone removes it at Sysdig, outside CloudFormation.
+	outside, err := sysdig.New(e.url, sysdigemu.DefaultToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := outside.DeleteProvider(context.Background(), sysdig.V1, refOf(t, created).ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.update(created.PhysicalResourceID, e.props(PropAlias, "b"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.PhysicalResourceID == created.PhysicalResourceID {
+		t.Fatal("a re-registered provider needs a new id")
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].Alias != "b" {
+		t.Fatalf("Sysdig holds %+v", ps)
+	}
+	if _, err := e.delete(created.PhysicalResourceID, old); err != nil {
+		t.Fatalf("cleanup of the lost provider: %v", err)
+	}
+	if ps := e.providers(); len(ps) != 1 {
+		t.Fatalf("cleanup removed the new provider: %+v", ps)
+	}
+}
+
+func TestDelete(t *testing.T) {
+	e := newEnv(t, nil)
+	created := e.mustCreate(e.props())
+
+	// Twice: the second finds nothing and succeeds.
+	for i := 0; i < 2; i++ {
+		if _, err := e.delete(created.PhysicalResourceID, e.props()); err != nil {
+			t.Fatalf("delete #%d: %v", i+1, err)
+		}
+	}
+	if ps := e.providers(); len(ps) != 0 {
+		t.Fatalf("left %+v", ps)
+	}
+
+	kept := e.mustCreate(e.props(PropRoleARN, role2ARN))
+	if _, err := e.delete(kept.PhysicalResourceID, e.props(PropRoleARN, role2ARN, PropDeregisterOnDelete, "false")); err != nil {
+		t.Fatal(err)
+	}
+	if ps := e.providers(); len(ps) != 1 {
+		t.Fatalf("DeregisterOnDelete=false removed the provider: %+v", ps)
+	}
+}
+
+func TestDeleteTouchesOnlyWhatItsIDNames(t *testing.T) {
+	e := newEnv(t, nil)
+	other := e.emu.Seed(sysdig.ProviderSpec{RoleARN: role2ARN, Alias: "someone else's"})
+	cases := []struct {
+		name    string
+		id      string
+		wantErr string
+	}{
+		{"none id", NoneID("req-x"), ""},
+		{"request id", "11111111-2222-3333-4444-555555555555", ""},
+		{"damaged id", "sysdig-provider|v1|https://h", ""},
+		{"id of another account", ProviderRef{API: sysdig.V1, BaseURL: e.url, ID: other, RoleARN: otherRole}.String(), "refused"},
+		{"id whose number now holds another role", ProviderRef{API: sysdig.V1, BaseURL: e.url, ID: other, RoleARN: roleARN}.String(), ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := e.delete(tc.id, e.props())
+			if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+				t.Fatalf("delete %q: %v, want %q", tc.id, err, tc.wantErr)
+			}
+		})
+	}
+	if ps := e.providers(); len(ps) != 1 || ps[0].ID != other {
+		t.Fatalf("Sysdig holds %+v", ps)
+	}
+	if w := e.writes(); len(w) != 0 {
+		t.Fatalf("writes: %v", w)
+	}
+}
+
+func TestRetriesAndFaults(t *testing.T) {
+	cases := []struct {
+		name    string
+		fault   sysdigemu.Fault
+		wantErr string
+	}{
+		{name: "429 with Retry-After", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{429}, RetryAfter: time.Second}},
+		{name: "5xx then success", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{503, 502}}},
+		{name: "reset connection", fault: sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers", ResetConn: true}},
+		{name: "401", fault: sysdigemu.Fault{Statuses: []int{401}}, wantErr: "administrator"},
+		{name: "403", fault: sysdigemu.Fault{Statuses: []int{403}}, wantErr: "403"},
+		{name: "409", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{409}}, wantErr: "409"},
+		{name: "20 KB error body", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{400}, BodySize: 20 << 10}, wantErr: "400"},
+		{name: "malformed JSON", fault: sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers", Malformed: true}, wantErr: "look up"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			e.emu.Inject(tc.fault)
+			res, err := e.create(e.props())
+			if tc.wantErr == "" {
+				if err != nil {
+					t.Fatalf("create: %v", err)
+				}
+				if ps := e.providers(); len(ps) != 1 || ps[0].ID != refOf(t, res).ID {
+					t.Fatalf("Sysdig holds %+v", ps)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Fatalf("error %v, want %q", err, tc.wantErr)
+			}
+			if len(err.Error()) > 2048 {
+				t.Fatalf("error of %d bytes", len(err.Error()))
+			}
+			if ps := e.providers(); len(ps) != 0 {
+				t.Fatalf("failed create left %+v", ps)
+			}
+		})
+	}
+}
+
+func TestSysdigThatHangsEndsAtTheDeadline(t *testing.T) {
+	e := newEnv(t, nil)
+	e.emu.Inject(sysdigemu.Fault{Hang: true, Times: 100})
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	res, err := e.reg.Handle(ctx, customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r-hang", ResourceType: TypeProvider,
+		LogicalResourceID: "P", StackID: stackID, ResourceProperties: e.props()})
+	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want the deadline", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("the handler outlived its context by far")
+	}
+	if res.PhysicalResourceID != NoneID("r-hang") {
+		t.Fatalf("answered %q", res.PhysicalResourceID)
+	}
+}
+
+func TestWaitsForRolePropagation(t *testing.T) {
+	var refusals atomic.Int32
+	middleware := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost && refusals.Add(1) <= 2 {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = io.WriteString(w, `{"errors":[{"reason":"Bad Request","message":"Unable to assume role arn:aws:iam::123456789012:role/sysdig-role"}]}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	e := newEnv(t, middleware)
+	if _, err := e.create(e.props()); err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	if refusals.Load() != 3 || len(e.providers()) != 1 {
+		t.Fatalf("%d POSTs, providers %+v", refusals.Load(), e.providers())
+	}
+}
+
+func TestExternalID(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		opts        []sysdigemu.Option
+		wantAccount bool
+	}{
+		{name: "cloud information", wantAccount: true},
+		{name: "users/me fallback", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, tc.opts...)
+			props := map[string]any{PropSysdigAPIURL: e.url, PropAPITokenSecretID: secretID}
+			res, err := e.do(cfn.RequestCreate, TypeExternalID, "", props, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Data["ExternalId"] != sysdigemu.DefaultExternalID {
+				t.Fatalf("Data %v", res.Data)
+			}
+			_, has := res.Data["SysdigAwsAccountId"]
+			if has != tc.wantAccount {
+				t.Fatalf("Data %v", res.Data)
+			}
+			before := len(e.emu.Requests())
+			if _, err := e.do(cfn.RequestDelete, TypeExternalID, res.PhysicalResourceID, props, nil); err != nil {
+				t.Fatal(err)
+			}
+			if len(e.emu.Requests()) != before {
+				t.Fatal("Delete of the external ID called Sysdig")
+			}
+		})
+	}
+}
+
+func TestUnknownResourceType(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := e.do(cfn.RequestCreate, "Custom::Other", "", e.props(), nil); err == nil || !strings.Contains(err.Error(), "Custom::SysdigProvider") {
+		t.Fatalf("create: %v", err)
+	}
+	if _, err := e.do(cfn.RequestDelete, "Custom::Other", "x", e.props(), nil); err != nil {
+		t.Fatalf("delete: %v", err)
+	}
+	if len(e.emu.Requests()) != 0 {
+		t.Fatal("unknown type reached Sysdig")
+	}
+}
+
+func TestLogsNeverHoldTheToken(t *testing.T) {
+	e := newEnv(t, nil)
+	created := e.mustCreate(e.props())
+	e.emu.Inject(sysdigemu.Fault{Statuses: []int{401}})
+	_, _ = e.delete(created.PhysicalResourceID, e.props())
+	if strings.Contains(e.logs.String(), sysdigemu.DefaultToken) {
+		t.Fatal("logs hold the token")
+	}
+}

@@ -1,0 +1,331 @@
+package registrar
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/cfn"
+	"github.com/cenkalti/backoff/v5"
+
+	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/sysdig"
+)
+
+// StatusUnchanged is Data.Status when an Update changed nothing Sysdig holds, so no call
+// was made to read the status again.
+const StatusUnchanged = "unchanged"
+
+func (r *Registrar) handleProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	switch req.RequestType {
+	case cfn.RequestCreate:
+		return r.createProvider(ctx, req)
+	case cfn.RequestUpdate:
+		return r.updateProvider(ctx, req)
+	default:
+		return r.deleteProvider(ctx, req)
+	}
+}
+
+// providerProperties validates the request's properties and that the role belongs to the
+// stack's own account: one account never registers or deregisters another's role.
+func providerProperties(req customresource.Request) (ProviderProperties, StackARN, error) {
+	props, err := ParseProviderProperties(req.ResourceProperties)
+	if err != nil {
+		return props, StackARN{}, err
+	}
+	stack, err := ParseStackARN(req.StackID)
+	if err != nil {
+		return props, stack, err
+	}
+	if err := sameAccount(props.Role, stack, "RoleArn "+props.RoleARN); err != nil {
+		return props, stack, err
+	}
+	return props, stack, nil
+}
+
+func sameAccount(role RoleARN, stack StackARN, what string) error {
+	if role.AccountID != stack.AccountID || role.Partition != stack.Partition {
+		return fmt.Errorf("refused: %s belongs to account %s (%s) but the stack is in account %s (%s); a stack may only act on roles of its own account",
+			what, role.AccountID, role.Partition, stack.AccountID, stack.Partition)
+	}
+	return nil
+}
+
+func (r *Registrar) createProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	none := NoneID(req.RequestID)
+	customresource.RecordPhysicalID(ctx, none)
+	props, _, err := providerProperties(req)
+	if err != nil {
+		return customresource.Result{PhysicalResourceID: none}, err
+	}
+	client, err := r.connect(ctx, props.Connection)
+	if err != nil {
+		return customresource.Result{PhysicalResourceID: none}, err
+	}
+	reg, err := r.register(ctx, client, props, true)
+	if err != nil {
+		if reg.created {
+			// Rollback's Delete removes what this request created.
+			return customresource.Result{PhysicalResourceID: reg.ref.String()}, err
+		}
+		return customresource.Result{PhysicalResourceID: none}, err
+	}
+	r.logger.Info("provider registered", slog.String("logical_id", req.LogicalResourceID),
+		slog.String("provider_id", reg.ref.ID), slog.Bool("adopted", !reg.created), slog.String("status", reg.provider.Status))
+	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+}
+
+// registration is what register did: the provider it now stands for, and whether it
+// created it (rather than adopting one that existed before).
+type registration struct {
+	ref      ProviderRef
+	provider sysdig.Provider
+	created  bool
+}
+
+// register applies OnExisting, creates the provider if needed and reads it back. When it
+// created a provider and then failed, the result still names it (created is true).
+func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderProperties, recordProgress bool) (registration, error) {
+	existing, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
+	if err != nil {
+		return registration{}, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
+	}
+	if found {
+		if props.OnExisting != OnExistingAdopt {
+			return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first",
+				existing.ID, props.RoleARN, existing.Alias)
+		}
+		ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: existing.ID, RoleARN: props.RoleARN}
+		p := existing
+		if !matchesSpec(existing, props) {
+			if p, err = client.UpdateProvider(ctx, props.API, existing.ID, props.Spec()); err != nil {
+				return registration{}, fmt.Errorf("adopt provider %s for role %s: update alias and regions: %w", existing.ID, props.RoleARN, err)
+			}
+		}
+		r.logger.Info("adopting existing Sysdig provider", slog.String("provider_id", existing.ID))
+		return registration{ref: ref, provider: p}, nil
+	}
+
+	created, err := r.createProviderWaitingForRole(ctx, client, props)
+	if err != nil {
+		return registration{}, fmt.Errorf("register role %s with Sysdig: %w", props.RoleARN, err)
+	}
+	reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: created.ID, RoleARN: props.RoleARN}, provider: created, created: true}
+	if recordProgress {
+		customresource.RecordPhysicalID(ctx, reg.ref.String())
+	}
+	if reg.provider, err = client.GetProvider(ctx, props.API, created.ID); err != nil {
+		return reg, fmt.Errorf("registered provider %s for role %s but could not read it back: %w", created.ID, props.RoleARN, err)
+	}
+	return reg, nil
+}
+
+// createProviderWaitingForRole registers the role, retrying for a bounded time while
+// Sysdig says it cannot assume it yet: a role created seconds ago may not have propagated
+// through IAM. (ASSUMED: Sysdig answers 400 or 422 mentioning "assume" in that case; the
+// Terraform module sleeps 60 s instead.)
+func (r *Registrar) createProviderWaitingForRole(ctx context.Context, client Sysdig, props ProviderProperties) (sysdig.Provider, error) {
+	b := backoff.NewExponentialBackOff()
+	b.InitialInterval = r.propagationIv
+	b.MaxInterval = 15 * time.Second
+	return backoff.Retry(ctx, func() (sysdig.Provider, error) {
+		p, err := client.CreateProvider(ctx, props.API, props.Spec())
+		if err != nil && !roleNotAssumableYet(err) {
+			return p, backoff.Permanent(err)
+		}
+		if err != nil {
+			r.logger.Info("Sysdig cannot assume the role yet; waiting for IAM propagation", slog.String("error", err.Error()))
+		}
+		return p, err
+	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(r.propagation))
+}
+
+func roleNotAssumableYet(err error) bool {
+	var apiErr *sysdig.APIError
+	if !errors.As(err, &apiErr) || (apiErr.StatusCode != 400 && apiErr.StatusCode != 422) {
+		return false
+	}
+	return strings.Contains(strings.ToLower(apiErr.Message), "assume")
+}
+
+func matchesSpec(p sysdig.Provider, props ProviderProperties) bool {
+	regions := slices.Clone(p.Regions)
+	slices.Sort(regions)
+	return p.Alias == props.Alias && slices.Equal(slices.Compact(regions), props.Regions)
+}
+
+func sameSpec(a, b ProviderProperties) bool {
+	return a.Alias == b.Alias && slices.Equal(a.Regions, b.Regions)
+}
+
+func providerResult(ref ProviderRef, status, alias string) customresource.Result {
+	if status == "" {
+		status = "unknown"
+	}
+	return customresource.Result{
+		PhysicalResourceID: ref.String(),
+		Data:               map[string]any{"ProviderId": ref.ID, "Status": status, "Alias": alias},
+	}
+}
+
+func (r *Registrar) updateProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	oldID := req.PhysicalResourceID
+	customresource.RecordPhysicalID(ctx, oldID)
+	keep := customresource.Result{PhysicalResourceID: oldID}
+	props, stack, err := providerProperties(req)
+	if err != nil {
+		return keep, err
+	}
+	current, refErr := ParseProviderRef(oldID)
+	if refErr == nil {
+		role, _ := ParseRoleARN(current.RoleARN)
+		if err := sameAccount(role, stack, "the provider this resource names ("+current.RoleARN+")"); err != nil {
+			return keep, err
+		}
+	}
+	switch {
+	case refErr != nil:
+		// The resource names no provider yet (an earlier Create registered nothing).
+		return r.replaceProvider(ctx, req, props, nil, "the resource names no provider")
+	case current.BaseURL != props.BaseURL || current.RoleARN != props.RoleARN:
+		return r.replaceProvider(ctx, req, props, nil, "RoleArn or SysdigApiUrl changed")
+	}
+
+	oldProps, oldErr := ParseProviderProperties(req.OldResourceProperties)
+	if current.API == props.API && oldErr == nil && sameSpec(oldProps, props) {
+		r.logger.Info("nothing Sysdig holds changed; no call", slog.String("provider_id", current.ID))
+		return providerResult(current, StatusUnchanged, props.Alias), nil
+	}
+	client, err := r.connect(ctx, props.Connection)
+	if err != nil {
+		return keep, err
+	}
+	if current.API != props.API {
+		// v1 and v2 address one store of providers (ASSUMED): with the same tenant and
+		// role, the provider this resource names is the one the other API version shows,
+		// so it is kept rather than registered twice.
+		p, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
+		if err != nil {
+			return keep, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
+		}
+		if !found || p.ID != current.ID {
+			return r.replaceProvider(ctx, req, props, client, "ProviderApi changed")
+		}
+		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
+	}
+	p, err := client.UpdateProvider(ctx, props.API, current.ID, props.Spec())
+	if sysdig.IsNotFound(err) {
+		r.logger.Warn("provider was removed at Sysdig outside CloudFormation; registering it again", slog.String("provider_id", current.ID))
+		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
+	}
+	if err != nil {
+		return keep, fmt.Errorf("update provider %s (alias, regions): %w", current.ID, err)
+	}
+	if p, err = client.GetProvider(ctx, props.API, current.ID); err != nil {
+		return keep, fmt.Errorf("updated provider %s but could not read it back: %w", current.ID, err)
+	}
+	r.logger.Info("provider updated in place", slog.String("provider_id", current.ID), slog.String("status", p.Status))
+	return providerResult(current, p.Status, props.Alias), nil
+}
+
+// replaceProvider registers a new provider; CloudFormation then deletes the old one with
+// a Delete naming the old id. If the Update fails after registering, the new provider is
+// removed here, since a failed Update's answer cannot hand it to a later Delete.
+// client may be nil, in which case it connects first.
+func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Request, props ProviderProperties, client Sysdig, why string) (customresource.Result, error) {
+	keep := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
+	r.logger.Info("replacing provider", slog.String("why", why), slog.String("old_physical_id", req.PhysicalResourceID))
+	if client == nil {
+		var err error
+		if client, err = r.connect(ctx, props.Connection); err != nil {
+			return keep, err
+		}
+	}
+	reg, err := r.register(ctx, client, props, false)
+	if err != nil {
+		if reg.created {
+			err = r.undoCreate(ctx, client, reg.ref, err)
+		}
+		return keep, err
+	}
+	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+}
+
+// undoCreate removes a provider this request created before failing. It runs on a short
+// context of its own, since the request's may be the very thing that ran out.
+func (r *Registrar) undoCreate(ctx context.Context, client Sysdig, ref ProviderRef, cause error) error {
+	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := client.DeleteProvider(cleanupCtx, ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
+		r.logger.Error("could not remove the provider this failed update registered", slog.String("provider_id", ref.ID), slog.String("error", err.Error()))
+		return fmt.Errorf("%w; the new provider %s could not be removed (%v): remove it at Sysdig", cause, ref.ID, err)
+	}
+	r.logger.Info("removed the provider this failed update registered", slog.String("provider_id", ref.ID))
+	return cause
+}
+
+func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
+	done := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
+	ref, err := ParseProviderRef(req.PhysicalResourceID)
+	if errors.Is(err, ErrNotAProvider) {
+		r.logger.Info("nothing to remove: the resource names no provider")
+		return done, nil
+	}
+	if err != nil {
+		// Not an id this function answered: removing anything on its word would be a guess.
+		r.logger.Warn("nothing removed: the physical id is not one this function answered", slog.String("error", err.Error()))
+		return done, nil
+	}
+	stack, err := ParseStackARN(req.StackID)
+	if err != nil {
+		return done, err
+	}
+	role, _ := ParseRoleARN(ref.RoleARN)
+	if err := sameAccount(role, stack, "provider "+ref.ID+" (role "+ref.RoleARN+")"); err != nil {
+		return done, err
+	}
+	rd := reader{props: req.ResourceProperties}
+	deregister, err := rd.boolean(PropDeregisterOnDelete, true)
+	if err != nil {
+		return done, err
+	}
+	if !deregister {
+		r.logger.Info("leaving the provider at Sysdig (DeregisterOnDelete=false)", slog.String("provider_id", ref.ID))
+		return done, nil
+	}
+	secretID, err := rd.requiredString(PropAPITokenSecretID, "the name or ARN of the Secrets Manager secret holding the Sysdig API token")
+	if err != nil {
+		return done, err
+	}
+	skipTLS, err := rd.boolean(PropSkipTLSVerify, false)
+	if err != nil {
+		return done, err
+	}
+	client, err := r.connect(ctx, Connection{BaseURL: ref.BaseURL, SecretID: secretID, SkipTLSVerify: skipTLS})
+	if err != nil {
+		return done, err
+	}
+	p, err := client.GetProvider(ctx, ref.API, ref.ID)
+	if sysdig.IsNotFound(err) {
+		r.logger.Info("provider already gone at Sysdig", slog.String("provider_id", ref.ID))
+		return done, nil
+	}
+	if err != nil {
+		return done, fmt.Errorf("read provider %s before removing it: %w", ref.ID, err)
+	}
+	if p.RoleARN != "" && !strings.EqualFold(p.RoleARN, ref.RoleARN) {
+		r.logger.Warn("provider id now holds another role; leaving it alone",
+			slog.String("provider_id", ref.ID), slog.String("expected_role", ref.RoleARN), slog.String("found_role", p.RoleARN))
+		return done, nil
+	}
+	if err := client.DeleteProvider(ctx, ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
+		return done, fmt.Errorf("deregister provider %s (role %s): %w", ref.ID, ref.RoleARN, err)
+	}
+	r.logger.Info("provider deregistered", slog.String("provider_id", ref.ID))
+	return done, nil
+}

@@ -1,0 +1,52 @@
+// Command bootstrap is the custom-resource function (runtime provided.al2023): it serves
+// Custom::SysdigExternalId and Custom::SysdigProvider for CloudFormation, directly or through
+// an SNS topic. This file only wires the packages together.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+
+	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/registrar"
+	"sysdig-aws-connect/internal/tokensource"
+)
+
+func main() {
+	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
+	slog.SetDefault(logger)
+
+	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER itself; each attempt is bounded, and
+	// the handler's deadline bounds them all.
+	cfg, err := config.LoadDefaultConfig(context.Background(),
+		config.WithRetryMaxAttempts(4),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(10*time.Second)))
+	if err != nil {
+		logger.Error("cannot load the AWS SDK configuration", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	tokens := tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg))
+	handler := registrar.New(tokens, registrar.WithLogger(logger))
+	lambda.Start(customresource.New(handler, customresource.WithLogger(logger)).Invoke)
+}
+
+// logLevel follows Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL).
+func logLevel(s string) slog.Level {
+	switch strings.ToUpper(s) {
+	case "TRACE", "DEBUG":
+		return slog.LevelDebug
+	case "WARN":
+		return slog.LevelWarn
+	case "ERROR", "FATAL":
+		return slog.LevelError
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,23 @@
+# Tests, benchmarks and fuzzing.
+
+# The end-to-end tests run the real bootstrap under the runtime emulator; they find both
+# through these variables (the tests build the bootstrap themselves when it is absent).
+export SYSDIG_CONNECT_RIE := $(RIE)
+
+.PHONY: test
+test: tools vet ## run every test: unit, CDK assertions, template drift, end to end under the runtime emulator, fuzz seeds
+	$(GO) test -count=1 -timeout 45m ./...
+
+.PHONY: bench
+bench: ## run the benchmarks
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+
+FUZZTIME ?= 30s
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+	@for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "== $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
