@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"strings"
@@ -23,19 +24,27 @@ import (
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
 	slog.SetDefault(logger)
+	fn, err := newFunction(context.Background(), logger)
+	if err != nil {
+		logger.Error("cannot start", slog.String("error", err.Error()))
+		os.Exit(1)
+	}
+	lambda.Start(fn.Invoke)
+}
 
+// newFunction builds the handler from the environment, as Lambda provides it.
+func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Function, error) {
 	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER itself; each attempt is bounded, and
 	// the handler's deadline bounds them all.
-	cfg, err := config.LoadDefaultConfig(context.Background(),
+	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRetryMaxAttempts(4),
 		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(10*time.Second)))
 	if err != nil {
-		logger.Error("cannot load the AWS SDK configuration", slog.String("error", err.Error()))
-		os.Exit(1)
+		return nil, fmt.Errorf("load the AWS SDK configuration: %w", err)
 	}
 	tokens := tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg))
 	handler := registrar.New(tokens, registrar.WithLogger(logger))
-	lambda.Start(customresource.New(handler, customresource.WithLogger(logger)).Invoke)
+	return customresource.New(handler, customresource.WithLogger(logger)), nil
 }
 
 // logLevel follows Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL).

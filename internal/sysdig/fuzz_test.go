@@ -1,0 +1,117 @@
+package sysdig
+
+import (
+	"strings"
+	"testing"
+	"unicode"
+	"unicode/utf8"
+)
+
+// The seed corpora live in testdata/fuzz/<FuzzName>/ and run with every
+// `go test`; `make fuzz` explores further.
+
+func FuzzParseErrorBody(f *testing.F) {
+	f.Add([]byte(`{"errors":[{"reason":"Conflict","message":"exists"}]}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		typ, msg := ParseErrorBody(body)
+		if len(msg) > maxMessageLen || len(typ) > 128 {
+			t.Fatalf("not capped: %d/%d bytes", len(typ), len(msg))
+		}
+		for _, s := range []string{typ, msg} {
+			if !utf8.ValidString(s) {
+				t.Fatalf("invalid UTF-8: %q", s)
+			}
+			for _, r := range s {
+				if r != ' ' && (unicode.IsSpace(r) || !unicode.IsPrint(r)) {
+					t.Fatalf("unprintable rune %U in %q", r, s)
+				}
+			}
+		}
+	})
+}
+
+func FuzzDecodeProvider(f *testing.F) {
+	f.Add("v1", []byte(seedCreateAnswer))
+	f.Fuzz(func(t *testing.T, version string, body []byte) {
+		v := APIVersion(version)
+		p, err := DecodeProvider(v, body)
+		if err != nil {
+			return
+		}
+		if v != V1 && v != V2 {
+			t.Fatalf("decoded with unknown version %q", version)
+		}
+		if verr := validateProviderID(p.ID); verr != nil {
+			t.Fatalf("decoded an invalid id: %v", verr)
+		}
+		for _, r := range p.Regions {
+			if strings.TrimSpace(r) == "" {
+				t.Fatalf("blank region in %q", p.Regions)
+			}
+		}
+	})
+}
+
+func FuzzDecodeProviderList(f *testing.F) {
+	f.Add("v2", []byte(`[{"id":1,"credentials":{"accountId":"123412341234","roleName":"r"}}]`))
+	f.Fuzz(func(t *testing.T, version string, body []byte) {
+		list, err := DecodeProviderList(APIVersion(version), body)
+		if err != nil {
+			return
+		}
+		for _, p := range list {
+			if verr := validateProviderID(p.ID); verr != nil {
+				t.Fatalf("decoded an invalid id: %v", verr)
+			}
+			// A role ARN rebuilt from accountId + roleName must parse; a
+			// v1 role is passed through as the server sent it.
+			if version == "v2" && p.RoleARN != "" && !strings.Contains(string(body), p.RoleARN) {
+				if _, _, _, err := ParseRoleARN(p.RoleARN); err != nil {
+					t.Fatalf("rebuilt a malformed role ARN: %v", err)
+				}
+			}
+		}
+	})
+}
+
+func FuzzDecodeExternalID(f *testing.F) {
+	f.Add(UsersMePath, []byte(`{"user":{"customer":{"externalId":"04acdd59-4c98-4d11-8ee5-424326248161"}}}`))
+	f.Fuzz(func(t *testing.T, path string, body []byte) {
+		info, err := DecodeExternalID(path, body)
+		if err != nil {
+			return
+		}
+		if info.Source != path || (path != UsersMePath && path != CloudInformationPath) {
+			t.Fatalf("source %q for path %q", info.Source, path)
+		}
+		if n := len(info.ExternalID); n < 2 || n > 1224 || !externalIDRE.MatchString(info.ExternalID) {
+			t.Fatalf("external id %q would not be accepted by IAM", info.ExternalID)
+		}
+		if info.SysdigAWSAccountID != "" && !accountIDRE.MatchString(info.SysdigAWSAccountID) {
+			t.Fatalf("account id %q is not 12 digits", info.SysdigAWSAccountID)
+		}
+	})
+}
+
+func FuzzSysdigRegionName(f *testing.F) {
+	f.Add("us-east-1")
+	f.Fuzz(func(t *testing.T, region string) {
+		name, err := SysdigRegionName(region)
+		if err != nil {
+			return
+		}
+		for _, r := range name {
+			if (r < 'A' || r > 'Z') && (r < '0' || r > '9') && r != '_' {
+				t.Fatalf("name %q has %q", name, r)
+			}
+		}
+		again, err := SysdigRegionName(name)
+		if err != nil || again != name {
+			t.Fatalf("not idempotent: %q → %q → %q, %v", region, name, again, err)
+		}
+		lower := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
+		if back, err := SysdigRegionName(lower); err != nil || back != name {
+			t.Fatalf("AWS form %q does not map back to %q: %q, %v", lower, name, back, err)
+		}
+	})
+}
