@@ -12,6 +12,8 @@ tools: $(NODE_STAMP) $(RIE) ## install Node 22, the CDK CLI and the Lambda runti
 $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
 	@node_modules/.bin/node --version | grep -q '^v22\.' || { echo "node_modules/.bin/node is not Node 22"; exit 1; }
+	@# The CDK CLI ships Go init templates; a go.mod keeps them out of ./... patterns.
+	@printf 'module node_modules\n' > node_modules/go.mod
 	@touch $@
 
 # AWS's Lambda Runtime Interface Emulator runs the real bootstrap locally.
