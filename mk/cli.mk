@@ -1,0 +1,6 @@
+# The operator CLI, sysdig-connect (docs/cli.md), for this machine.
+
+.PHONY: cli
+cli: ## build the operator CLI into dist/sysdig-connect
+	@mkdir -p $(DIST)
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(DIST)/sysdig-connect ./cmd/sysdig-connect
