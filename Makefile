@@ -9,7 +9,7 @@ SHELL := /bin/bash
 GO        ?= go
 TOOLS     := $(CURDIR)/.tools
 DIST      := $(CURDIR)/dist
-export PATH := $(TOOLS)/bin:$(TOOLS)/node_modules/.bin:$(PATH)
+export PATH := $(CURDIR)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
 export GOFLAGS ?= -mod=mod
 
 # The deployable function: linux/arm64, static, no RPC shim (provided.al2023 uses the

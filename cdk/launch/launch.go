@@ -1,0 +1,64 @@
+// Package launch holds what the published template and `make publish` must agree on:
+// where the function's code lives and how the console's quick-create ("Launch Stack")
+// URL is built. It has no CDK dependency, so cmd/publish stays small.
+package launch
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+)
+
+// Defaults of the code location: the published template reads the zip from the bucket
+// <CodeBucketPrefix>-<region> at CodeKey (Lambda reads code only from a bucket in the
+// function's region, hence one bucket per region).
+const (
+	DefaultCodeBucketPrefix = "sysdig-aws-connect"
+	DefaultCodeKey          = "sysdig-aws-connect/function.zip"
+	DefaultTemplateKey      = "sysdig-aws-connect/sysdig-aws-connect.json"
+	DefaultStackName        = "sysdig-aws-connect"
+)
+
+// Parameter names of the published template that publish pre-fills.
+const (
+	ParamCodeBucketPrefix = "CodeBucketPrefix"
+	ParamCodeKey          = "CodeKey"
+)
+
+// RegionalBucket is the bucket name for a prefix and a region.
+func RegionalBucket(prefix, region string) string { return prefix + "-" + region }
+
+// TemplateURL is the virtual-hosted-style HTTPS URL of an object, as CloudFormation
+// wants it for templateURL.
+func TemplateURL(bucket, region, key string) string {
+	return fmt.Sprintf("https://%s.s3.%s.amazonaws.com/%s", bucket, region, escapeKey(key))
+}
+
+func escapeKey(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.PathEscape(p)
+	}
+	return strings.Join(parts, "/")
+}
+
+// QuickCreateURL is the CloudFormation console link that opens the "Quick create stack"
+// page with the template, the stack name and the given parameters filled in
+// (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cfn-console-create-stacks-quick-create-links.html).
+func QuickCreateURL(region, templateURL, stackName string, params map[string]string) string {
+	q := []string{
+		"templateURL=" + url.QueryEscape(templateURL),
+		"stackName=" + url.QueryEscape(stackName),
+	}
+	names := make([]string, 0, len(params))
+	for k := range params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		q = append(q, "param_"+url.QueryEscape(k)+"="+url.QueryEscape(params[k]))
+	}
+	return fmt.Sprintf("https://console.aws.amazon.com/cloudformation/home?region=%s#/stacks/create/review?%s",
+		url.QueryEscape(region), strings.Join(q, "&"))
+}

@@ -1,0 +1,135 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Function settings (the numbers).
+const (
+	FunctionMemoryMB = 128
+	FunctionHandler  = "bootstrap"
+)
+
+// ConnectorFunctionProps configures the Lambda behind both custom resources.
+type ConnectorFunctionProps struct {
+	// Code is the bootstrap: an asset directory (cdk deploy) or an S3 object (published template).
+	Code awslambda.Code
+	// TokenSecretResources is the IAM Resource value for secretsmanager:GetSecretValue:
+	// a string, a list, or a token resolving to either. Nothing else is readable.
+	TokenSecretResources interface{}
+	// TokenKmsKeyArn is a customer-managed KMS key that encrypts the secret (optional);
+	// with TokenKmsKeyCondition the kms:Decrypt statement exists only when it holds.
+	TokenKmsKeyArn       *string
+	TokenKmsKeyCondition awscdk.CfnCondition
+	// LogRetentionDays may be a token (a parameter); nil means 30 days.
+	LogRetentionDays *float64
+}
+
+// ConnectorFunction is the provided.al2023/arm64 Lambda, its own log group and an
+// execution role that may only read the token secret (and decrypt it with the
+// customer-managed key when there is one) and write its own logs.
+type ConnectorFunction struct {
+	constructs.Construct
+	Function    awslambda.Function
+	LogGroup    awslogs.LogGroup
+	Role        awsiam.CfnRole
+	AsyncInvoke awslambda.EventInvokeConfig
+}
+
+// NewConnectorFunction creates the function, its log group and its role.
+func NewConnectorFunction(scope constructs.Construct, id string, props *ConnectorFunctionProps) *ConnectorFunction {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	f := &ConnectorFunction{Construct: c}
+
+	// The log group outlives the stack so the log of a failed Delete can still be read;
+	// its retention bounds what it keeps.
+	f.LogGroup = awslogs.NewLogGroup(c, jsii.String("LogGroup"), &awslogs.LogGroupProps{
+		Retention:     awslogs.RetentionDays_ONE_MONTH,
+		RemovalPolicy: awscdk.RemovalPolicy_RETAIN,
+	})
+	if props.LogRetentionDays != nil {
+		f.LogGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(props.LogRetentionDays)
+	}
+
+	statements := []interface{}{
+		map[string]interface{}{
+			"Sid":    "OwnLogs",
+			"Effect": "Allow",
+			// The log group exists (this stack creates it): no logs:CreateLogGroup.
+			"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
+			"Resource": f.LogGroup.LogGroupArn(),
+		},
+		map[string]interface{}{
+			"Sid":      "ReadApiToken",
+			"Effect":   "Allow",
+			"Action":   "secretsmanager:GetSecretValue",
+			"Resource": props.TokenSecretResources,
+		},
+	}
+	if props.TokenKmsKeyArn != nil {
+		var kms interface{} = map[string]interface{}{
+			"Sid":      "DecryptApiToken",
+			"Effect":   "Allow",
+			"Action":   "kms:Decrypt",
+			"Resource": props.TokenKmsKeyArn,
+			// Only when Secrets Manager asks on the function's behalf.
+			"Condition": map[string]interface{}{
+				"StringLike": map[string]interface{}{"kms:ViaService": "secretsmanager.*.amazonaws.com"},
+			},
+		}
+		if props.TokenKmsKeyCondition != nil {
+			kms = awscdk.Fn_ConditionIf(props.TokenKmsKeyCondition.LogicalId(), kms, awscdk.Aws_NO_VALUE())
+		}
+		statements = append(statements, kms)
+	}
+
+	f.Role = awsiam.NewCfnRole(c, jsii.String("Role"), &awsiam.CfnRoleProps{
+		Description: jsii.String("Execution role of the Sysdig connector function: read the API token secret, write its own logs."),
+		AssumeRolePolicyDocument: map[string]interface{}{
+			"Version": "2012-10-17",
+			"Statement": []interface{}{map[string]interface{}{
+				"Effect":    "Allow",
+				"Principal": map[string]interface{}{"Service": "lambda.amazonaws.com"},
+				"Action":    "sts:AssumeRole",
+			}},
+		},
+		Policies: &[]interface{}{&awsiam.CfnRole_PolicyProperty{
+			PolicyName: jsii.String("sysdig-connector"),
+			PolicyDocument: map[string]interface{}{
+				"Version":   "2012-10-17",
+				"Statement": statements,
+			},
+		}},
+	})
+
+	f.Function = awslambda.NewFunction(c, jsii.String("Function"), &awslambda.FunctionProps{
+		Description:  jsii.String("Sysdig connector: answers Custom::SysdigExternalId and Custom::SysdigProvider."),
+		Runtime:      awslambda.Runtime_PROVIDED_AL2023(),
+		Architecture: awslambda.Architecture_ARM_64(),
+		Handler:      jsii.String(FunctionHandler),
+		Code:         props.Code,
+		MemorySize:   jsii.Number(FunctionMemoryMB),
+		Timeout:      seconds(FunctionTimeoutSeconds),
+		Role: awsiam.Role_FromRoleArn(c, jsii.String("RoleRef"), f.Role.AttrArn(), &awsiam.FromRoleArnOptions{
+			Mutable: jsii.Bool(false),
+		}),
+		LogGroup: f.LogGroup,
+	})
+	// CloudFormation invokes the function asynchronously. Lambda retries a crashed
+	// invocation (the handler is idempotent), but an event older than the custom
+	// resources' ServiceTimeout is useless: CloudFormation has stopped waiting.
+	f.AsyncInvoke = awslambda.NewEventInvokeConfig(c, jsii.String("AsyncInvoke"), &awslambda.EventInvokeConfigProps{
+		Function:      f.Function,
+		MaxEventAge:   seconds(DefaultServiceTimeoutSeconds),
+		RetryAttempts: jsii.Number(2),
+	})
+	return f
+}
+
+// ServiceToken is the function ARN to use as the custom resources' ServiceToken.
+func (f *ConnectorFunction) ServiceToken() *string { return f.Function.FunctionArn() }

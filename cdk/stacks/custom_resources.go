@@ -1,0 +1,163 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// The custom resource types and the property names the Lambda reads (pinned by the
+// lead; every value reaches the Lambda as a string).
+const (
+	ExternalIDResourceType = "Custom::SysdigExternalId"
+	ProviderResourceType   = "Custom::SysdigProvider"
+)
+
+// Timeouts. The function stops its own work a safety margin before its deadline and
+// always answers CloudFormation (FAILED on timeout), so its answer arrives before
+// FunctionTimeout. ServiceTimeout is how long CloudFormation waits for that answer: it
+// must exceed FunctionTimeout by the time the answer takes to arrive (asynchronous
+// invocation queueing, cold start, the response PUT and its retries). 60 s covers that
+// with room; a longer wait only delays a failure that has already happened (the default
+// is 3600 s, the hour-long hang the design notes warn about).
+//
+// (Constants, not Durations: a package-level jsii value would start the jsii runtime
+// during package initialisation, before UseProjectNode can choose Node.)
+const (
+	FunctionTimeoutSeconds       = 300
+	DefaultServiceTimeoutSeconds = 360
+)
+
+func seconds(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
+
+// CommonProps are the properties both custom resources share.
+type CommonProps struct {
+	// ServiceToken is the Lambda ARN, or an SNS topic ARN for cross-account use.
+	ServiceToken *string
+	// SysdigApiUrl is the Sysdig API base URL, e.g. https://app.sysdigcloud.com.
+	SysdigApiUrl *string
+	// ApiTokenSecretId is the name or ARN of the Secrets Manager secret with the token.
+	ApiTokenSecretId *string
+	// SkipTlsVerify is "true" or "false" (on-prem with self-signed certificates). Optional.
+	SkipTlsVerify *string
+	// ServiceTimeout defaults to DefaultServiceTimeoutSeconds.
+	ServiceTimeout awscdk.Duration
+	// Condition, when set, creates the resource only when it holds.
+	Condition awscdk.CfnCondition
+}
+
+func (p *CommonProps) properties() map[string]interface{} {
+	m := map[string]interface{}{
+		"SysdigApiUrl":     p.SysdigApiUrl,
+		"ApiTokenSecretId": p.ApiTokenSecretId,
+	}
+	putOptional(m, "SkipTlsVerify", p.SkipTlsVerify)
+	return m
+}
+
+func (p *CommonProps) serviceTimeout() awscdk.Duration {
+	if p.ServiceTimeout != nil {
+		return p.ServiceTimeout
+	}
+	return seconds(DefaultServiceTimeoutSeconds)
+}
+
+func putOptional(m map[string]interface{}, key string, v *string) {
+	if v != nil {
+		m[key] = v
+	}
+}
+
+// SysdigExternalID is Custom::SysdigExternalId: it asks Sysdig for the customer's
+// external ID (and, where Sysdig answers it, Sysdig's AWS account id for the region).
+type SysdigExternalID struct {
+	constructs.Construct
+	Resource awscdk.CustomResource
+}
+
+// NewSysdigExternalID creates Custom::SysdigExternalId.
+func NewSysdigExternalID(scope constructs.Construct, id string, props *CommonProps) *SysdigExternalID {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	properties := props.properties()
+	res := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken:   props.ServiceToken,
+		ResourceType:   jsii.String(ExternalIDResourceType),
+		Properties:     &properties,
+		ServiceTimeout: props.serviceTimeout(),
+	})
+	if props.Condition != nil {
+		SetCondition(res, props.Condition)
+	}
+	return &SysdigExternalID{Construct: c, Resource: res}
+}
+
+// ExternalID is Data.ExternalId.
+func (e *SysdigExternalID) ExternalID() *string {
+	return e.Resource.GetAttString(jsii.String("ExternalId"))
+}
+
+// SysdigAwsAccountID is Data.SysdigAwsAccountId.
+func (e *SysdigExternalID) SysdigAwsAccountID() *string {
+	return e.Resource.GetAttString(jsii.String("SysdigAwsAccountId"))
+}
+
+// SysdigProviderProps configures Custom::SysdigProvider. Optional values left nil are
+// not sent (the Lambda applies its defaults).
+type SysdigProviderProps struct {
+	CommonProps
+	RoleArn *string
+	// Alias defaults to role_delegation in the Lambda.
+	Alias *string
+	// Regions is a comma-separated list of AWS region codes; empty means all regions.
+	Regions *string
+	// OnExisting is Fail or Adopt; DeregisterOnDelete is true or false; ProviderApi v1 or v2.
+	OnExisting         *string
+	DeregisterOnDelete *string
+	ProviderApi        *string
+	// DependsOn lists what must exist before the registration, typically
+	// SysdigRole.Dependables() (the role and its policies).
+	DependsOn []constructs.IConstruct
+}
+
+// SysdigProvider is Custom::SysdigProvider: it registers the role with Sysdig
+// ("Add the AWS Account") and deregisters what it registered on delete.
+type SysdigProvider struct {
+	constructs.Construct
+	Resource awscdk.CustomResource
+}
+
+// NewSysdigProvider creates Custom::SysdigProvider.
+func NewSysdigProvider(scope constructs.Construct, id string, props *SysdigProviderProps) *SysdigProvider {
+	c := constructs.NewConstruct(scope, jsii.String(id))
+	properties := props.properties()
+	properties["RoleArn"] = props.RoleArn
+	putOptional(properties, "Alias", props.Alias)
+	putOptional(properties, "Regions", props.Regions)
+	putOptional(properties, "OnExisting", props.OnExisting)
+	putOptional(properties, "DeregisterOnDelete", props.DeregisterOnDelete)
+	putOptional(properties, "ProviderApi", props.ProviderApi)
+	res := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
+		ServiceToken:   props.ServiceToken,
+		ResourceType:   jsii.String(ProviderResourceType),
+		Properties:     &properties,
+		ServiceTimeout: props.serviceTimeout(),
+	})
+	for _, d := range props.DependsOn {
+		res.Node().AddDependency(d)
+	}
+	if props.Condition != nil {
+		SetCondition(res, props.Condition)
+	}
+	return &SysdigProvider{Construct: c, Resource: res}
+}
+
+// ProviderID is Data.ProviderId, Status Data.Status and Alias Data.Alias.
+func (p *SysdigProvider) ProviderID() *string {
+	return p.Resource.GetAttString(jsii.String("ProviderId"))
+}
+
+// Status is Data.Status.
+func (p *SysdigProvider) Status() *string { return p.Resource.GetAttString(jsii.String("Status")) }
+
+// Alias is Data.Alias.
+func (p *SysdigProvider) Alias() *string { return p.Resource.GetAttString(jsii.String("Alias")) }

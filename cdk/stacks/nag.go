@@ -1,0 +1,45 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+)
+
+// Reasons for the AwsSolutions findings we accept. The constructs record them on
+// their own resources (so a reused construct carries them); docs/cdk.md lists them.
+const (
+	reasonCloudWatchWildcard = "sysdig_cloudwatch lists exact read-only actions (no service:*). Sysdig discovers and reads metrics of every resource in the account, " +
+		"and most of these List/Describe/GetMetric* actions support no resource-level permissions, so Resource must be *."
+	reasonS3Objects    = "sysdig_s3 names one bucket; the /* covers only the capture objects inside that bucket, whose keys Sysdig chooses."
+	reasonNoAccessLogs = "Server access logs would need a second bucket for a low-volume bucket written only by Sysdig's role; " +
+		"CloudTrail S3 data events are the audit trail to use when the account requires one."
+	reasonNoRotation = "The Sysdig Monitor API token is issued by Sysdig, not by AWS: a Secrets Manager rotation function cannot mint a new one. " +
+		"Rotate it in Sysdig and update the secret (or the ApiToken parameter)."
+)
+
+// suppress records one accepted finding on c and its children.
+func suppress(c constructs.IConstruct, id, reason string, appliesTo ...interface{}) {
+	sup := &cdknag.NagPackSuppression{Id: jsii.String(id), Reason: jsii.String(reason)}
+	if len(appliesTo) > 0 {
+		sup.AppliesTo = &appliesTo
+	}
+	cdknag.NagSuppressions_AddResourceSuppressions(c, &[]*cdknag.NagPackSuppression{sup}, jsii.Bool(true))
+}
+
+// acknowledgeValidationWarnings acknowledges the findings of CDK's built-in template
+// validation that are false positives for this template, each with the reason.
+func acknowledgeValidationWarnings(s *ConnectStack) {
+	ack := func(c constructs.IConstruct, id, reason string) {
+		awscdk.Validations_Of(c).Acknowledge(&awscdk.Acknowledgment{
+			Id:     jsii.String("CloudFormation-Validate::" + id),
+			Reason: jsii.String(reason),
+		})
+	}
+	ack(s.Stack, "W1001", "Outputs ExternalIdInUse, ApiTokenSecretArn and CaptureBucket reference a conditional resource only "+
+		"inside Fn::If on that resource's own condition, which is how CloudFormation expects it.")
+	ack(s.Stack, "W2509", "ApiTokenSecret is the name or ARN of a secret, not a secret; the token itself is the NoEcho ApiToken.")
+	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
+	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
+}

@@ -1,0 +1,105 @@
+package stacks
+
+import (
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Output names.
+const (
+	OutRoleArn            = "SysdigRoleArn"
+	OutExternalID         = "ExternalIdInUse"
+	OutProviderID         = "SysdigProviderId"
+	OutProviderStatus     = "SysdigProviderStatus"
+	OutProviderAlias      = "SysdigProviderAlias"
+	OutTokenSecretArn     = "ApiTokenSecretArn"
+	OutCaptureBucket      = "CaptureBucket"
+	OutReportedSysdigAcct = "SysdigReportedAwsAccountId"
+	OutConnectorLogGroup  = "ConnectorLogGroupName"
+)
+
+// interfaceMetadataKey is the template metadata the CloudFormation console reads.
+const interfaceMetadataKey = "AWS::CloudFormation::Interface"
+
+func (s *ConnectStack) output(name, desc string, value *string, cond awscdk.CfnCondition) {
+	awscdk.NewCfnOutput(s.Stack, jsii.String(name), &awscdk.CfnOutputProps{
+		Description: jsii.String(desc),
+		Value:       value,
+		Condition:   cond,
+	})
+}
+
+func (s *ConnectStack) outputs() {
+	s.output(OutRoleArn, "ARN of the role Sysdig assumes (the seed's \"Get Role ARN\").", s.Role.Role.RoleArn(), nil)
+	s.output(OutExternalID, "External ID in use (given, or read from Sysdig).", s.externalIDInUse, nil)
+	s.output(OutProviderID, "Id of the AWS provider (account registration) in Sysdig.", s.Provider.ProviderID(), nil)
+	s.output(OutProviderStatus, "Status Sysdig reported for the registration.", s.Provider.Status(), nil)
+	s.output(OutProviderAlias, "Alias of the account in Sysdig.", s.Provider.Alias(), nil)
+	s.output(OutTokenSecretArn, "Secret holding the Sysdig API token (for an existing secret given by name: its ARN without the random suffix).", s.secretArnOutput, nil)
+	s.output(OutCaptureBucket, "Bucket Sysdig stores captures in.", s.captureBucketName, s.Conditions[CondUseCaptureBucket])
+	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as Sysdig reports it (compare with SysdigAwsAccountId).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondFetchExternalID])
+	s.output(OutConnectorLogGroup, "Log group of the connector function (read it when a custom resource fails).", s.Function.LogGroup.LogGroupName(), nil)
+}
+
+// parameterGroups orders and labels the parameters in the CloudFormation console.
+var parameterGroups = []struct {
+	Label  string
+	Params []string
+}{
+	{"Sysdig endpoint", []string{ParamSysdigRegion, ParamSysdigCustomURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
+	{"Sysdig API token (exactly one of the first two)", []string{ParamAPITokenSecret, ParamAPIToken, ParamAPITokenKmsKeyArn}},
+	{"Role delegation", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
+	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAlias, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
+	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName, ParamCreateCaptureBucket, ParamCaptureRetentionDays}},
+	{"Connector function", []string{ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey}},
+}
+
+// parameterLabels are the console labels.
+var parameterLabels = map[string]string{
+	ParamSysdigRegion:           "Sysdig region",
+	ParamSysdigCustomURL:        "Custom Sysdig API URL (on-prem)",
+	ParamSysdigAwsAccountID:     "Sysdig AWS account id",
+	ParamSkipTLSVerify:          "Skip TLS verification",
+	ParamAPITokenSecret:         "Existing token secret (name or ARN)",
+	ParamAPIToken:               "API token (stored in a new secret)",
+	ParamAPITokenKmsKeyArn:      "KMS key of the token secret",
+	ParamExternalID:             "External ID (empty: read from Sysdig)",
+	ParamRoleName:               "Role name",
+	ParamRolePath:               "Role path",
+	ParamPermissionsBoundaryArn: "Permissions boundary ARN",
+	ParamDiscoveryRegions:       "Resource discovery regions (empty: all)",
+	ParamProviderAlias:          "Account alias in Sysdig",
+	ParamOnExisting:             "If already registered",
+	ParamDeregisterOnDelete:     "Deregister on stack delete",
+	ParamProviderAPI:            "Sysdig providers API version",
+	ParamCaptureBucketName:      "Capture bucket name",
+	ParamCreateCaptureBucket:    "Create the capture bucket",
+	ParamCaptureRetentionDays:   "Capture retention (days)",
+	ParamLogRetentionDays:       "Function log retention (days)",
+	ParamCodeBucketPrefix:       "Code bucket prefix",
+	ParamCodeKey:                "Code object key",
+}
+
+func (s *ConnectStack) consoleInterface() {
+	groups := []interface{}{}
+	labels := map[string]interface{}{}
+	for _, g := range parameterGroups {
+		names := []string{}
+		for _, p := range g.Params {
+			if _, ok := s.Params[p]; ok {
+				names = append(names, p)
+				labels[p] = map[string]string{"default": parameterLabels[p]}
+			}
+		}
+		groups = append(groups, map[string]interface{}{
+			"Label":      map[string]string{"default": g.Label},
+			"Parameters": names,
+		})
+	}
+	s.Stack.TemplateOptions().SetMetadata(&map[string]interface{}{
+		interfaceMetadataKey: map[string]interface{}{
+			"ParameterGroups": groups,
+			"ParameterLabels": labels,
+		},
+	})
+}

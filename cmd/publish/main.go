@@ -1,0 +1,142 @@
+// Command publish uploads the function zip and the one-click template to the regional
+// buckets the template reads its code from (<bucket-prefix>-<region>) and prints the
+// CloudFormation console quick-create ("Launch Stack") URL for each region.
+//
+//	publish -zip dist/function.zip -template templates/sysdig-aws-connect.json \
+//	  -bucket-prefix sysdig-aws-connect -regions 'us-east-1 eu-west-1'
+//
+// With -sha256 FILE it only prints the file's SHA-256 (make package).
+//
+// Credentials and settings come from the usual AWS SDK sources. For a local S3
+// (tests, MinIO) pass -endpoint http://127.0.0.1:PORT -path-style, or set
+// AWS_ENDPOINT_URL_S3. The zip is uploaded with its SHA-256 as x-amz-checksum-sha256,
+// so S3 rejects a corrupted upload.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"sysdig-aws-connect/cdk/launch"
+)
+
+func main() {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		slog.Error("publish failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	zip, template, prefix, codeKey, templateKey, stackName, endpoint string
+	regions                                                          []string
+	pathStyle                                                        bool
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
+	var o options
+	var regions, shaOnly string
+	fs.StringVar(&shaOnly, "sha256", "", "print the SHA-256 of this file and exit")
+	fs.StringVar(&o.zip, "zip", "dist/function.zip", "the function zip (make package)")
+	fs.StringVar(&o.template, "template", "templates/sysdig-aws-connect.json", "the one-click template")
+	fs.StringVar(&o.prefix, "bucket-prefix", launch.DefaultCodeBucketPrefix, "bucket name prefix; the bucket of a region is <prefix>-<region>")
+	fs.StringVar(&regions, "regions", "us-east-1", "regions to publish to, separated by spaces or commas")
+	fs.StringVar(&o.codeKey, "code-key", launch.DefaultCodeKey, "object key of the zip (the template's CodeKey)")
+	fs.StringVar(&o.templateKey, "template-key", launch.DefaultTemplateKey, "object key of the template")
+	fs.StringVar(&o.stackName, "stack-name", launch.DefaultStackName, "stack name pre-filled in the Launch Stack URL")
+	fs.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL (local S3); empty: the SDK's default or AWS_ENDPOINT_URL_S3")
+	fs.BoolVar(&o.pathStyle, "path-style", false, "path-style S3 addressing (local S3)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if shaOnly != "" {
+		b, err := os.ReadFile(shaOnly)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(b)
+		_, err = fmt.Fprintf(stdout, "%s  %s\n", hex.EncodeToString(sum[:]), shaOnly)
+		return err
+	}
+	o.regions = strings.FieldsFunc(regions, func(r rune) bool { return r == ',' || r == ' ' })
+	if len(o.regions) == 0 {
+		return errors.New("no regions")
+	}
+	return publish(ctx, o, stdout)
+}
+
+func publish(ctx context.Context, o options, stdout io.Writer) error {
+	zip, err := os.ReadFile(o.zip)
+	if err != nil {
+		return err
+	}
+	tmpl, err := os.ReadFile(o.template)
+	if err != nil {
+		return err
+	}
+	sum := sha256.Sum256(zip)
+	fmt.Fprintf(stdout, "function zip sha256 %s (%d bytes)\n", hex.EncodeToString(sum[:]), len(zip))
+
+	for _, region := range o.regions {
+		cfg, err := config.LoadDefaultConfig(ctx, config.WithRegion(region))
+		if err != nil {
+			return fmt.Errorf("aws config for %s: %w", region, err)
+		}
+		client := s3.NewFromConfig(cfg, func(so *s3.Options) {
+			if o.endpoint != "" {
+				so.BaseEndpoint = aws.String(o.endpoint)
+			}
+			so.UsePathStyle = o.pathStyle
+		})
+		bucket := launch.RegionalBucket(o.prefix, region)
+		if err := put(ctx, client, bucket, o.codeKey, "application/zip", zip); err != nil {
+			return err
+		}
+		if err := put(ctx, client, bucket, o.templateKey, "application/json", tmpl); err != nil {
+			return err
+		}
+		url := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, o.templateKey), o.stackName, map[string]string{
+			launch.ParamCodeBucketPrefix: o.prefix,
+			launch.ParamCodeKey:          o.codeKey,
+		})
+		fmt.Fprintf(stdout, "%s: s3://%s/%s, s3://%s/%s\n  Launch Stack: %s\n", region, bucket, o.codeKey, bucket, o.templateKey, url)
+	}
+	return nil
+}
+
+func put(ctx context.Context, client *s3.Client, bucket, key, contentType string, body []byte) error {
+	sum := sha256.Sum256(body)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	_, err := client.PutObject(ctx, &s3.PutObjectInput{
+		Bucket:         aws.String(bucket),
+		Key:            aws.String(key),
+		Body:           bytes.NewReader(body),
+		ContentLength:  aws.Int64(int64(len(body))),
+		ContentType:    aws.String(contentType),
+		ChecksumSHA256: aws.String(base64.StdEncoding.EncodeToString(sum[:])),
+	})
+	if err != nil {
+		return fmt.Errorf("put s3://%s/%s: %w", bucket, key, err)
+	}
+	slog.Info("uploaded", "bucket", bucket, "key", key, "bytes", len(body))
+	return nil
+}

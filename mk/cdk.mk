@@ -1,0 +1,64 @@
+# The CDK app (cdk/), the committed one-click template (templates/) and publishing.
+#
+#   make synth                      cdk synth into cdk.out (asset mode, dist/lambda)
+#   make deploy CDK_ARGS='--parameters ApiTokenSecret=sysdig/api-token'
+#   make templates                  regenerate templates/sysdig-aws-connect.json from the CDK code
+#   make check-templates            fail when the committed template drifts from the CDK code
+#   make package                    build the reproducible dist/function.zip and print its sha256
+#   make publish BUCKET_PREFIX=... REGIONS='us-east-1 eu-west-1' CODE_KEY=...
+#                                   upload zip + template to <BUCKET_PREFIX>-<region>, print Launch Stack URLs
+
+# The pinned Node 22 and CDK CLI (make tools) come first: the jsii runtime inside every
+# CDK Go program starts `node` by name when the program starts.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# Nothing in synth or the template generation may touch the network.
+export CDK_DISABLE_VERSION_CHECK := true
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+CDK             := $(CURDIR)/node_modules/.bin/cdk
+CDK_ARGS        ?=
+TEMPLATE        := templates/sysdig-aws-connect.json
+# publish settings; empty means cmd/publish's default (cdk/launch: bucket prefix
+# sysdig-aws-connect, region us-east-1, keys sysdig-aws-connect/function.zip and
+# sysdig-aws-connect/sysdig-aws-connect.json, stack name sysdig-aws-connect).
+BUCKET_PREFIX   ?=
+REGIONS         ?=
+CODE_KEY        ?=
+TEMPLATE_KEY    ?=
+STACK_NAME      ?=
+# For a local S3 (tests, MinIO): S3_ENDPOINT=http://127.0.0.1:9000 S3_PATH_STYLE=true
+S3_ENDPOINT     ?=
+S3_PATH_STYLE   ?= false
+publish_flag = $(if $(strip $(2)),$(1) '$(strip $(2))')
+
+# The asset `cdk synth`/`cdk deploy` package (cdk.json runs this before the app).
+.PHONY: cdk-asset
+cdk-asset: $(DIST)/lambda/bootstrap
+
+.PHONY: synth
+synth: tools ## cdk synth (asset mode; builds dist/lambda/bootstrap first)
+	$(CDK) synth --quiet $(CDK_ARGS)
+
+.PHONY: deploy
+deploy: tools ## cdk deploy from this machine (pass parameters in CDK_ARGS)
+	$(CDK) deploy $(CDK_ARGS)
+
+.PHONY: templates
+templates: tools ## regenerate the committed one-click template from the CDK code
+	$(GO) run ./cdk -template-out $(TEMPLATE)
+
+.PHONY: check-templates
+check-templates: tools ## fail when templates/ drifts from the CDK code
+	$(GO) test -count=1 -run 'TestPublishedTemplate' ./cdk/stacks
+
+.PHONY: package
+package: build ## build the reproducible function zip and print its sha256
+	@$(GO) run ./cmd/publish -sha256 $(DIST)/function.zip
+
+.PHONY: publish
+publish: package check-templates ## upload zip + template to <BUCKET_PREFIX>-<region> buckets, print Launch Stack URLs
+	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(TEMPLATE) \
+	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
+	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-template-key,$(TEMPLATE_KEY)) \
+	  $(call publish_flag,-stack-name,$(STACK_NAME)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
+	  -path-style=$(S3_PATH_STYLE)
