@@ -8,9 +8,8 @@
 #   make publish BUCKET_PREFIX=... REGIONS='us-east-1 eu-west-1' CODE_KEY=...
 #                                   upload zip + template to <BUCKET_PREFIX>-<region>, print Launch Stack URLs
 
-# The pinned Node 22 and CDK CLI (make tools) come first: the jsii runtime inside every
-# CDK Go program starts `node` by name when the program starts.
-export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+# The root Makefile puts the pinned Node 22 and CDK CLI (make tools) first on PATH: the
+# jsii runtime inside every CDK Go program starts `node` by name when the program starts.
 # Nothing in synth or the template generation may touch the network.
 export CDK_DISABLE_VERSION_CHECK := true
 export CDK_DISABLE_CLI_TELEMETRY := true

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/localaws"
+	"sysdig-aws-connect/internal/sysdigemu"
+)
+
+// These tests drive the function exactly as main builds it: the AWS SDK configured from the
+// environment (AWS_ENDPOINT_URL_SECRETS_MANAGER pointing at a local Secrets Manager), the
+// Sysdig emulator on loopback and a stand-in for CloudFormation's ResponseURL.
+
+const (
+	account    = "123456789012"
+	stackID    = "arn:aws:cloudformation:us-east-1:" + account + ":stack/sysdig/guid"
+	roleARN    = "arn:aws:iam::" + account + ":role/sysdig-role"
+	secretName = "sysdig/api-token"
+	token      = "0f6c1f9e-2b7a-4c55-9d1e-7a4b6d3c2e10"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type world struct {
+	t       *testing.T
+	sysdig  *sysdigemu.Server
+	sysURL  string
+	secrets *localaws.SecretsManager
+	catcher *localaws.ResponseCatcher
+	fn      *customresource.Function
+	logs    *syncBuffer
+	seq     int
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	w := &world{t: t, logs: &syncBuffer{}}
+	w.sysdig = sysdigemu.New(sysdigemu.WithToken(token))
+	var stop func()
+	w.sysURL, stop = w.sysdig.Start()
+	t.Cleanup(stop)
+	w.secrets = localaws.NewSecretsManager("us-east-1", account)
+	w.secrets.PutSecret(secretName, `{"token":"`+token+`"}`)
+	smURL, stopSM := w.secrets.Start()
+	t.Cleanup(stopSM)
+	w.catcher = localaws.NewResponseCatcher()
+	_, stopC := w.catcher.Start()
+	t.Cleanup(stopC)
+
+	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", smURL)
+	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "local-secret")
+	t.Setenv("AWS_SESSION_TOKEN", "")
+	t.Setenv("AWS_PROFILE", "")
+	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	fn, err := newFunction(context.Background(), slog.New(slog.NewJSONHandler(w.logs, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.fn = fn
+	return w
+}
+
+func (w *world) props(kv ...string) map[string]any {
+	p := map[string]any{
+		"ServiceToken":     "arn:aws:lambda:us-east-1:" + account + ":function:sysdig",
+		"ServiceTimeout":   "360",
+		"SysdigApiUrl":     w.sysURL,
+		"ApiTokenSecretId": secretName,
+		"RoleArn":          roleARN,
+	}
+	for i := 0; i+1 < len(kv); i += 2 {
+		p[kv[i]] = kv[i+1]
+	}
+	return p
+}
+
+type call struct {
+	requestType, resourceType, physicalID, stackID string
+	props, old                                     map[string]any
+	sns                                            bool
+	failPuts                                       int
+	timeout                                        time.Duration
+}
+
+// invoke sends one request through the real handler and returns the accepted answer.
+func (w *world) invoke(c call) (localaws.Response, string) {
+	w.t.Helper()
+	w.seq++
+	requestID := "req-" + strings.Repeat("0", 4) + string(rune('a'+w.seq%26)) + time.Now().Format("150405.000000000")
+	if c.resourceType == "" {
+		c.resourceType = "Custom::SysdigProvider"
+	}
+	if c.stackID == "" {
+		c.stackID = stackID
+	}
+	url := w.catcher.NewURL(requestID)
+	if c.failPuts > 0 {
+		if err := w.catcher.FailNext(requestID, c.failPuts, http.StatusInternalServerError); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	req := map[string]any{
+		"RequestType": c.requestType, "RequestId": requestID, "ResponseURL": url, "ResourceType": c.resourceType,
+		"LogicalResourceId": "SysdigProvider", "StackId": c.stackID, "ResourceProperties": c.props,
+	}
+	if c.physicalID != "" {
+		req["PhysicalResourceId"] = c.physicalID
+	}
+	if c.old != nil {
+		req["OldResourceProperties"] = c.old
+	}
+	payload, _ := json.Marshal(req)
+	if c.sns {
+		payload, _ = json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "Sns": map[string]any{
+			"TopicArn": "arn:aws:sns:us-east-1:999999999999:sysdig-registrar", "Message": string(payload)}}}})
+	}
+	if c.timeout == 0 {
+		c.timeout = 30 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.timeout)
+	defer cancel()
+	if err := w.fn.Invoke(ctx, payload); err != nil {
+		w.t.Fatalf("Invoke returned %v", err)
+	}
+	if ctx.Err() != nil {
+		w.t.Fatal("the answer came after the function's deadline")
+	}
+	waitCtx, cancelWait := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancelWait()
+	resp, err := w.catcher.Wait(waitCtx, requestID)
+	if err != nil {
+		w.t.Fatalf("no valid answer: %v", err)
+	}
+	if n := w.catcher.Answers(requestID); n != 1 {
+		w.t.Fatalf("%d accepted answers, want exactly 1", n)
+	}
+	for _, a := range w.catcher.Attempts(requestID) {
+		if len(a.Body) > customresource.MaxResponseBytes || a.ContentType != "" {
+			w.t.Fatalf("attempt of %d bytes with Content-Type %q", len(a.Body), a.ContentType)
+		}
+	}
+	return resp, w.catcher.Signature(requestID)
+}
+
+func (w *world) assertClean(signatures ...string) {
+	w.t.Helper()
+	logs := w.logs.String()
+	if strings.Contains(logs, token) {
+		w.t.Fatal("a log line holds the token")
+	}
+	for _, s := range signatures {
+		if s != "" && strings.Contains(logs, s) {
+			w.t.Fatal("a log line holds a ResponseURL signature")
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs), "\n") {
+		if !json.Valid([]byte(line)) {
+			w.t.Fatalf("log line is not JSON: %s", line)
+		}
+	}
+}
+
+func TestLifecycleThroughTheHandler(t *testing.T) {
+	w := newWorld(t)
+	var sigs []string
+
+	ext, sig := w.invoke(call{requestType: "Create", resourceType: "Custom::SysdigExternalId",
+		props: map[string]any{"SysdigApiUrl": w.sysURL, "ApiTokenSecretId": secretName, "ServiceToken": "x"}})
+	sigs = append(sigs, sig)
+	if ext.Status != "SUCCESS" || ext.Data["ExternalId"] != sysdigemu.DefaultExternalID || ext.Data["SysdigAwsAccountId"] != sysdigemu.DefaultSysdigAWSAccountID {
+		t.Fatalf("external id: %+v", ext)
+	}
+
+	created, sig := w.invoke(call{requestType: "Create", props: w.props("Regions", "us-east-1")})
+	sigs = append(sigs, sig)
+	if created.Status != "SUCCESS" || created.Data["Status"] != "configured" || created.Data["Alias"] != "role_delegation" {
+		t.Fatalf("create: %+v", created)
+	}
+
+	updated, sig := w.invoke(call{requestType: "Update", physicalID: created.PhysicalResourceID, props: w.props("Alias", "prod"), old: w.props("Regions", "us-east-1")})
+	sigs = append(sigs, sig)
+	if updated.Status != "SUCCESS" || updated.PhysicalResourceID != created.PhysicalResourceID {
+		t.Fatalf("update in place: %+v", updated)
+	}
+	if ps := w.sysdig.Providers(); len(ps) != 1 || ps[0].Alias != "prod" || len(ps[0].Regions) != 0 {
+		t.Fatalf("Sysdig holds %+v", ps)
+	}
+
+	deleted, sig := w.invoke(call{requestType: "Delete", physicalID: created.PhysicalResourceID, props: w.props("Alias", "prod")})
+	sigs = append(sigs, sig)
+	if deleted.Status != "SUCCESS" || len(w.sysdig.Providers()) != 0 {
+		t.Fatalf("delete: %+v, Sysdig holds %+v", deleted, w.sysdig.Providers())
+	}
+	w.assertClean(sigs...)
+}
+
+func TestFailuresAnswerOnceAndClearly(t *testing.T) {
+	cases := []struct {
+		name       string
+		setup      func(w *world)
+		call       func(w *world) call
+		wantStatus string
+		wantReason string
+		noSysdig   bool
+	}{
+		{
+			name:       "secret not found",
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props("ApiTokenSecretId", "nope")} },
+			wantStatus: "FAILED", wantReason: "secret nope not found", noSysdig: true,
+		},
+		{
+			name:       "secret access denied",
+			setup:      func(w *world) { w.secrets.Deny(localaws.OpGetSecretValue, "") },
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props()} },
+			wantStatus: "FAILED", wantReason: "access denied to secret", noSysdig: true,
+		},
+		{
+			name:       "secret throttled, then served",
+			setup:      func(w *world) { w.secrets.Inject(localaws.OpGetSecretValue, "", localaws.ErrThrottling) },
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props()} },
+			wantStatus: "SUCCESS",
+		},
+		{
+			name:       "json secret without token",
+			setup:      func(w *world) { w.secrets.PutSecret("other", `{"apiToken":"`+token+`"}`) },
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props("ApiTokenSecretId", "other")} },
+			wantStatus: "FAILED", wantReason: `without a "token" field`, noSysdig: true,
+		},
+		{
+			name: "SNS-wrapped request for another account's role",
+			call: func(w *world) call {
+				return call{requestType: "Create", sns: true, props: w.props(), stackID: "arn:aws:cloudformation:us-east-1:210987654321:stack/StackSet-sysdig/guid"}
+			},
+			wantStatus: "FAILED", wantReason: "refused", noSysdig: true,
+		},
+		{
+			name:       "SNS-wrapped request of the same account",
+			call:       func(w *world) call { return call{requestType: "Create", sns: true, props: w.props()} },
+			wantStatus: "SUCCESS",
+		},
+		{
+			name:       "response PUT fails twice",
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props(), failPuts: 2} },
+			wantStatus: "SUCCESS",
+		},
+		{
+			name: "20 KB error body",
+			setup: func(w *world) {
+				w.sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{400}, BodySize: 20 << 10})
+			},
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props()} },
+			wantStatus: "FAILED", wantReason: "400",
+		},
+		{
+			name:       "Sysdig hangs past the deadline",
+			setup:      func(w *world) { w.sysdig.Inject(sysdigemu.Fault{Hang: true, Times: 50}) },
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props(), timeout: 4 * time.Second} },
+			wantStatus: "FAILED", wantReason: "deadline",
+		},
+		{
+			name:       "bad property",
+			call:       func(w *world) call { return call{requestType: "Create", props: w.props("OnExisting", "Overwrite")} },
+			wantStatus: "FAILED", wantReason: "property OnExisting", noSysdig: true,
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			if tc.setup != nil {
+				tc.setup(w)
+			}
+			resp, sig := w.invoke(tc.call(w))
+			if resp.Status != tc.wantStatus || !strings.Contains(resp.Reason, tc.wantReason) {
+				t.Fatalf("answered %s %q; want %s containing %q", resp.Status, resp.Reason, tc.wantStatus, tc.wantReason)
+			}
+			if tc.noSysdig && len(w.sysdig.Requests()) != 0 {
+				t.Fatalf("Sysdig was called: %+v", w.sysdig.Requests())
+			}
+			if strings.Contains(resp.Reason, token) {
+				t.Fatal("the Reason holds the token")
+			}
+			if resp.Status == "FAILED" && len(w.sysdig.Providers()) != 0 && !strings.Contains(resp.PhysicalResourceID, w.sysdig.Providers()[0].ID) {
+				t.Fatalf("a provider exists that the answer does not name: %+v", w.sysdig.Providers())
+			}
+			w.assertClean(sig)
+		})
+	}
+}
+
+func TestLogLevel(t *testing.T) {
+	for in, want := range map[string]slog.Level{"": slog.LevelInfo, "debug": slog.LevelDebug, "TRACE": slog.LevelDebug, "WARN": slog.LevelWarn, "error": slog.LevelError, "FATAL": slog.LevelError} {
+		if got := logLevel(in); got != want {
+			t.Errorf("logLevel(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
