@@ -164,6 +164,9 @@ func (s *Stack) Create(ctx context.Context, params map[string]string) error {
 		return errors.New("stack already exists")
 	}
 	resolved, err := resolveParameters(s.t, params)
+	if err == nil {
+		err = checkRules(s.t, resolved, s.pseudo)
+	}
 	if err != nil {
 		return &StackError{Operation: "CREATE", LogicalID: "Parameters", Reason: err.Error()}
 	}
@@ -395,6 +398,9 @@ func (s *Stack) Update(ctx context.Context, params map[string]string) error {
 	merged := maps.Clone(s.params)
 	maps.Copy(merged, params)
 	resolved, err := resolveParameters(s.t, merged)
+	if err == nil {
+		err = checkRules(s.t, resolved, s.pseudo)
+	}
 	if err != nil {
 		return &StackError{Operation: "UPDATE", LogicalID: "Parameters", Reason: err.Error()}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -302,5 +303,37 @@ func TestIntrinsics(t *testing.T) {
 	}
 	if _, err := sc.resolve(map[string]any{"Fn::GetAZs": ""}); err == nil {
 		t.Error("an unsupported function must be an error")
+	}
+}
+
+func TestRulesOfTheCommittedTemplate(t *testing.T) {
+	b, err := os.ReadFile("../../templates/sysdig-aws-connect.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := ParseTemplate(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pseudo := Pseudo{AccountID: "123456789012", Region: "us-east-1", Partition: "aws"}
+	cases := []struct {
+		params  map[string]string
+		wantErr string
+	}{
+		{map[string]string{"ApiTokenSecret": "sysdig/api-token"}, ""},
+		{map[string]string{"ApiToken": "t"}, ""},
+		{map[string]string{}, "ExactlyOneTokenSource"},
+		{map[string]string{"ApiToken": "t", "ApiTokenSecret": "s"}, "ExactlyOneTokenSource"},
+		{map[string]string{"ApiToken": "t", "SysdigRegion": "custom"}, "CustomUrlOnlyForCustomRegion"},
+		{map[string]string{"ApiToken": "t", "SysdigRegion": "custom", "SysdigCustomUrl": "http://127.0.0.1:8080"}, ""},
+	}
+	for _, tc := range cases {
+		resolved, err := resolveParameters(tpl, tc.params)
+		if err == nil {
+			err = checkRules(tpl, resolved, pseudo)
+		}
+		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
+			t.Errorf("%v: %v, want %q", tc.params, err, tc.wantErr)
+		}
 	}
 }

@@ -24,6 +24,7 @@ type Template struct {
 	Parameters map[string]Parameter                 `json:"Parameters"`
 	Mappings   map[string]map[string]map[string]any `json:"Mappings"`
 	Conditions map[string]any                       `json:"Conditions"`
+	Rules      map[string]Rule                      `json:"Rules"`
 	Resources  map[string]Resource                  `json:"Resources"`
 	Outputs    map[string]Output                    `json:"Outputs"`
 }
@@ -58,6 +59,48 @@ func (p *Parameter) UnmarshalJSON(b []byte) error {
 		p.AllowedValues = append(p.AllowedValues, scalarString(v))
 	}
 	p.NoEcho = scalarString(raw.NoEcho) == "true"
+	return nil
+}
+
+// Rule is a template rule: when RuleCondition holds, every assertion must.
+type Rule struct {
+	RuleCondition any `json:"RuleCondition"`
+	Assertions    []struct {
+		Assert            any    `json:"Assert"`
+		AssertDescription string `json:"AssertDescription"`
+	} `json:"Assertions"`
+}
+
+// checkRules evaluates the template's rules against parameter values, as CloudFormation
+// does before it creates or updates anything.
+func checkRules(t *Template, params map[string]string, pseudo Pseudo) error {
+	sc := &scope{t: t, params: params, pseudo: pseudo, physical: map[string]string{}, attributes: map[string]map[string]any{}, conditions: map[string]bool{}}
+	names := make([]string, 0, len(t.Rules))
+	for n := range t.Rules {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		rule := t.Rules[name]
+		if rule.RuleCondition != nil {
+			ok, err := sc.boolean(rule.RuleCondition)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", name, err)
+			}
+			if !ok {
+				continue
+			}
+		}
+		for _, a := range rule.Assertions {
+			ok, err := sc.boolean(a.Assert)
+			if err != nil {
+				return fmt.Errorf("rule %s: %w", name, err)
+			}
+			if !ok {
+				return fmt.Errorf("rule %s: %s", name, a.AssertDescription)
+			}
+		}
+	}
 	return nil
 }
 
@@ -190,6 +233,25 @@ func (s *scope) boolean(expr any) (bool, error) {
 				return false, err
 			}
 			return scalarString(a) == scalarString(b), nil
+		case "Fn::Contains":
+			if len(args) != 2 {
+				return false, fmt.Errorf("Fn::Contains takes [list, value]")
+			}
+			list, err := s.resolve(args[0])
+			if err != nil {
+				return false, err
+			}
+			v, err := s.resolve(args[1])
+			if err != nil {
+				return false, err
+			}
+			items, _ := list.([]any)
+			for _, it := range items {
+				if scalarString(it) == scalarString(v) {
+					return true, nil
+				}
+			}
+			return false, nil
 		case "Fn::Not":
 			if len(args) != 1 {
 				return false, fmt.Errorf("Fn::Not takes one condition")
