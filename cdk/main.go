@@ -1,13 +1,16 @@
-// Command cdk is the CDK app (cdk.json runs it) and, with -template-out, the generator
-// of the committed one-click template (`make templates`). The constructs live in
-// ./stacks; this file only wires context and flags to them.
+// Command cdk is the CDK app (cdk.json runs it) and, with -templates-dir, the generator
+// of the committed templates (`make templates`). The app holds two stacks: the
+// single-account stack and the AWS Organizations deployer (`cdk deploy SysdigAwsConnectOrg`).
+// The constructs live in ./stacks; this file only wires context and flags to them.
 //
 // Context keys (cdk.json or -c key=value):
 //
-//	stackName       stack name (default SysdigAwsConnect)
+//	stackName       single-account stack name (default SysdigAwsConnect)
+//	orgStackName    Organizations deployer stack name (default SysdigAwsConnectOrg)
 //	lambdaAssetDir  directory holding bootstrap (default dist/lambda, built by make build)
 //	publishable     "true" synthesizes the standalone variant (code from S3 parameters)
-//	tags            JSON object of tags for the stack and every taggable resource
+//	tags            JSON object of tags for the stacks and every taggable resource (the
+//	                deployer also sets them on its StackSet, so member stacks carry them)
 package main
 
 import (
@@ -16,6 +19,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -25,26 +29,27 @@ import (
 )
 
 func main() {
-	templateOut := flag.String("template-out", "", "write the publishable template to this file and exit (make templates)")
+	templateOut := flag.String("template-out", "", "write the single-account publishable template to this file and exit")
+	templatesDir := flag.String("templates-dir", "", "write every committed template into this directory and exit (make templates)")
 	flag.Parse()
-	if err := run(*templateOut); err != nil {
+	if err := run(*templateOut, *templatesDir); err != nil {
 		slog.Error("cdk app failed", "err", err)
 		os.Exit(1)
 	}
 }
 
-func run(templateOut string) error {
+func run(templateOut, templatesDir string) error {
 	defer jsii.Close()
 	if templateOut != "" {
-		b, err := stacks.RenderPublishedTemplate()
-		if err != nil {
-			return err
+		return writeTemplate(stacks.PublishedTemplatePath, templateOut)
+	}
+	if templatesDir != "" {
+		for _, t := range stacks.PublishedTemplates {
+			if err := writeTemplate(t.Path, filepath.Join(templatesDir, filepath.Base(t.Path))); err != nil {
+				return err
+			}
 		}
-		if len(b) >= stacks.MaxTemplateBodyBytes {
-			return fmt.Errorf("template is %d bytes, CloudFormation's limit is %d", len(b), stacks.MaxTemplateBodyBytes)
-		}
-		slog.Info("wrote template", "path", templateOut, "bytes", len(b))
-		return os.WriteFile(templateOut, b, 0o644)
+		return nil
 	}
 
 	app := awscdk.NewApp(nil)
@@ -62,10 +67,33 @@ func run(templateOut string) error {
 		return err
 	}
 	stacks.ApplyTags(stack.Stack, tags)
+	org, err := stacks.NewOrgStack(app, contextString(app, "orgStackName", stacks.OrgStackName), &stacks.OrgStackProps{
+		StackProps:  awscdk.StackProps{Tags: tagPointers(tags)},
+		Publishable: contextString(app, "publishable", "false") == "true",
+		AssetDir:    contextString(app, "lambdaAssetDir", "dist/lambda"),
+		Tags:        tags,
+	})
+	if err != nil {
+		return err
+	}
+	stacks.ApplyTags(org.Stack, tags)
 	// cdk synth/deploy print every AwsSolutions finding and fail on an unsuppressed error.
 	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
 	app.Synth(nil)
 	return nil
+}
+
+// writeTemplate renders one committed template into path.
+func writeTemplate(name, path string) error {
+	b, err := stacks.RenderTemplate(name)
+	if err != nil {
+		return err
+	}
+	if len(b) >= stacks.MaxTemplateBodyBytes {
+		return fmt.Errorf("%s is %d bytes, CloudFormation's limit is %d", name, len(b), stacks.MaxTemplateBodyBytes)
+	}
+	slog.Info("wrote template", "path", path, "bytes", len(b))
+	return os.WriteFile(path, b, 0o644)
 }
 
 func contextString(app awscdk.App, key, def string) string {

@@ -1,12 +1,14 @@
-# The CDK app (cdk/), the committed one-click template (templates/) and publishing.
+# The CDK app (cdk/), the committed templates (templates/) and publishing.
 #
-#   make synth                      cdk synth into cdk.out (asset mode, dist/lambda)
-#   make deploy CDK_ARGS='--parameters ApiTokenSecret=sysdig/api-token'
-#   make templates                  regenerate templates/sysdig-aws-connect.json from the CDK code
+#   make synth                      cdk synth into cdk.out (asset mode, dist/lambda; both stacks)
+#   make deploy CDK_ARGS='SysdigAwsConnect --parameters ApiTokenSecret=sysdig/api-token'
+#   make templates                  regenerate templates/*.json (single account, Organizations
+#                                   deployer, StackSet member) from the CDK code
 #   make check-templates            fail when the committed template drifts from the CDK code
 #   make package                    build the reproducible dist/function.zip and print its sha256
 #   make publish BUCKET_PREFIX=... REGIONS='us-east-1 eu-west-1' CODE_KEY=...
 #                                   upload zip + template to <BUCKET_PREFIX>-<region>, print Launch Stack URLs
+#   make publish-org ...            the same for the Organizations deployer (docs/org.md)
 
 # The root Makefile puts the pinned Node 22 and CDK CLI (make tools) first on PATH: the
 # jsii runtime inside every CDK Go program starts `node` by name when the program starts.
@@ -17,6 +19,9 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 CDK             := $(CURDIR)/node_modules/.bin/cdk
 CDK_ARGS        ?=
 TEMPLATE        := templates/sysdig-aws-connect.json
+ORG_TEMPLATE    := templates/sysdig-aws-connect-org.json
+ORG_TEMPLATE_KEY ?= sysdig-aws-connect/sysdig-aws-connect-org.json
+ORG_STACK_NAME  ?= sysdig-aws-connect-org
 # publish settings; empty means cmd/publish's default (cdk/launch: bucket prefix
 # sysdig-aws-connect, region us-east-1, keys sysdig-aws-connect/function.zip and
 # sysdig-aws-connect/sysdig-aws-connect.json, stack name sysdig-aws-connect).
@@ -43,8 +48,8 @@ deploy: tools ## cdk deploy from this machine (pass parameters in CDK_ARGS)
 	$(CDK) deploy $(CDK_ARGS)
 
 .PHONY: templates
-templates: tools ## regenerate the committed one-click template from the CDK code
-	$(GO) run ./cdk -template-out $(TEMPLATE)
+templates: tools ## regenerate the committed templates (single account, org deployer, member) from the CDK code
+	$(GO) run ./cdk -templates-dir templates
 
 .PHONY: check-templates
 check-templates: tools ## fail when templates/ drifts from the CDK code
@@ -60,4 +65,12 @@ publish: package check-templates ## upload zip + template to <BUCKET_PREFIX>-<re
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-template-key,$(TEMPLATE_KEY)) \
 	  $(call publish_flag,-stack-name,$(STACK_NAME)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
+	  -path-style=$(S3_PATH_STYLE)
+
+.PHONY: publish-org
+publish-org: package check-templates ## upload zip + Organizations deployer template, print Launch Stack URLs
+	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(ORG_TEMPLATE) \
+	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
+	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
+	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
 	  -path-style=$(S3_PATH_STYLE)

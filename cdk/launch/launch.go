@@ -18,6 +18,9 @@ const (
 	DefaultCodeKey          = "sysdig-aws-connect/function.zip"
 	DefaultTemplateKey      = "sysdig-aws-connect/sysdig-aws-connect.json"
 	DefaultStackName        = "sysdig-aws-connect"
+	// The AWS Organizations deployer (make publish-org): same zip, its own template.
+	DefaultOrgTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-org.json"
+	DefaultOrgStackName   = "sysdig-aws-connect-org"
 )
 
 // Parameter names of the published template that publish pre-fills.

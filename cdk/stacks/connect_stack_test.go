@@ -486,28 +486,36 @@ func TestCdkDeployStackUsesAssetsAndTagsEveryTaggableResource(t *testing.T) {
 	}
 }
 
+// TestPublishedTemplateIsCurrent checks every committed template (single account,
+// Organizations deployer, StackSet member) against the CDK code, byte for byte.
 func TestPublishedTemplateIsCurrent(t *testing.T) {
-	got, err := RenderPublishedTemplate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", PublishedTemplatePath)
-	committed, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run make templates)", err)
-	}
-	if !bytes.Equal(got, committed) {
-		t.Errorf("%s differs from the CDK code (%d vs %d bytes): run `make templates` and commit the result", PublishedTemplatePath, len(committed), len(got))
-	}
-	if len(committed) >= MaxTemplateBodyBytes {
-		t.Errorf("%s is %d bytes; CloudFormation takes at most %d in a request body", PublishedTemplatePath, len(committed), MaxTemplateBodyBytes)
-	}
-	t.Logf("%s: %d bytes", PublishedTemplatePath, len(committed))
-	text := string(committed)
-	for _, cdkOnly := range []string{"BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "AssetParameters", "aws:cdk:path", "aws:asset:", "cdk-hnb659fds", "${Token["} {
-		if strings.Contains(text, cdkOnly) {
-			t.Errorf("the standalone template contains %q", cdkOnly)
+	for _, tmpl := range PublishedTemplates {
+		got, err := RenderTemplate(tmpl.Path)
+		if err != nil {
+			t.Fatal(err)
 		}
+		path := filepath.Join("..", "..", tmpl.Path)
+		committed, err := os.ReadFile(path)
+		if err != nil {
+			t.Errorf("%v (run make templates)", err)
+			continue
+		}
+		if !bytes.Equal(got, committed) {
+			t.Errorf("%s differs from the CDK code (%d vs %d bytes): run `make templates` and commit the result", tmpl.Path, len(committed), len(got))
+		}
+		if len(committed) >= MaxTemplateBodyBytes {
+			t.Errorf("%s is %d bytes; CloudFormation takes at most %d in a request body", tmpl.Path, len(committed), MaxTemplateBodyBytes)
+		}
+		t.Logf("%s: %d bytes", tmpl.Path, len(committed))
+		text := string(committed)
+		for _, cdkOnly := range []string{"BootstrapVersion", "CheckBootstrapVersion", "CDKMetadata", "AssetParameters", "aws:cdk:path", "aws:asset:", "cdk-hnb659fds", "${Token["} {
+			if strings.Contains(text, cdkOnly) {
+				t.Errorf("the standalone template %s contains %q", tmpl.Path, cdkOnly)
+			}
+		}
+	}
+	if len(PublishedTemplates) != 3 {
+		t.Errorf("%d committed templates, want the single-account, deployer and member ones", len(PublishedTemplates))
 	}
 }
 

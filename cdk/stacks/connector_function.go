@@ -28,6 +28,13 @@ type ConnectorFunctionProps struct {
 	TokenKmsKeyCondition awscdk.CfnCondition
 	// LogRetentionDays may be a token (a parameter); nil means 30 days.
 	LogRetentionDays *float64
+	// ReservedConcurrency bounds the concurrent executions (a token is fine); nil: unreserved.
+	ReservedConcurrency *float64
+	// MaxEventAgeSeconds is how long an asynchronous event (CloudFormation's, or SNS's)
+	// may wait in Lambda's queue, throttled ones included; 0 means the custom resources'
+	// DefaultServiceTimeoutSeconds. It must not exceed their ServiceTimeout minus the
+	// function's timeout, or an answer could arrive after CloudFormation stopped waiting.
+	MaxEventAgeSeconds float64
 }
 
 // ConnectorFunction is the provided.al2023/arm64 Lambda, its own log group and an
@@ -115,6 +122,9 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		Code:         props.Code,
 		MemorySize:   jsii.Number(FunctionMemoryMB),
 		Timeout:      seconds(FunctionTimeoutSeconds),
+		// Throttled asynchronous events go back to Lambda's queue and are retried
+		// until MaxEventAge (they do not count as retry attempts).
+		ReservedConcurrentExecutions: props.ReservedConcurrency,
 		Role: awsiam.Role_FromRoleArn(c, jsii.String("RoleRef"), f.Role.AttrArn(), &awsiam.FromRoleArnOptions{
 			Mutable: jsii.Bool(false),
 		}),
@@ -123,9 +133,13 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 	// CloudFormation invokes the function asynchronously. Lambda retries a crashed
 	// invocation (the handler is idempotent), but an event older than the custom
 	// resources' ServiceTimeout is useless: CloudFormation has stopped waiting.
+	maxAge := props.MaxEventAgeSeconds
+	if maxAge == 0 {
+		maxAge = DefaultServiceTimeoutSeconds
+	}
 	f.AsyncInvoke = awslambda.NewEventInvokeConfig(c, jsii.String("AsyncInvoke"), &awslambda.EventInvokeConfigProps{
 		Function:      f.Function,
-		MaxEventAge:   seconds(DefaultServiceTimeoutSeconds),
+		MaxEventAge:   seconds(maxAge),
 		RetryAttempts: jsii.Number(2),
 	})
 	return f

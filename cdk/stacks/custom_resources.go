@@ -28,6 +28,16 @@ const (
 	DefaultServiceTimeoutSeconds = 360
 )
 
+// Organizations: the registrar's reserved concurrency queues a rollout's requests in
+// Lambda's asynchronous queue, so a request may wait there long before it runs. Its
+// custom resources wait CloudFormation's maximum, and the registrar keeps a queued event
+// for as long as its answer can still arrive in time: the wait, minus the function's
+// timeout and the same 60 s of delivery margin as above.
+const (
+	OrgServiceTimeoutSeconds = 3600
+	OrgMaxEventAgeSeconds    = OrgServiceTimeoutSeconds - DefaultServiceTimeoutSeconds
+)
+
 func seconds(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
 
 // CommonProps are the properties both custom resources share.

@@ -17,6 +17,8 @@ const (
 		"CloudTrail S3 data events are the audit trail to use when the account requires one."
 	reasonNoRotation = "The Sysdig Monitor API token is issued by Sysdig, not by AWS: a Secrets Manager rotation function cannot mint a new one. " +
 		"Rotate it in Sysdig and update the secret (or the ApiToken parameter)."
+	reasonTopicNoKMS = "Messages hold no token (only the secret's ARN) and a response URL valid for one request; TLS-only (topic policy). " +
+		"aws/sns cannot serve publishers in other accounts, and a customer managed key would have to let every principal of the organization use it."
 )
 
 // suppress records one accepted finding on c and its children.

@@ -1,10 +1,5 @@
 package stacks
 
-import (
-	"github.com/aws/aws-cdk-go/awscdk/v2"
-	"github.com/aws/jsii-runtime-go"
-)
-
 // Output names.
 const (
 	OutRoleArn            = "SysdigRoleArn"
@@ -21,14 +16,6 @@ const (
 // interfaceMetadataKey is the template metadata the CloudFormation console reads.
 const interfaceMetadataKey = "AWS::CloudFormation::Interface"
 
-func (s *ConnectStack) output(name, desc string, value *string, cond awscdk.CfnCondition) {
-	awscdk.NewCfnOutput(s.Stack, jsii.String(name), &awscdk.CfnOutputProps{
-		Description: jsii.String(desc),
-		Value:       value,
-		Condition:   cond,
-	})
-}
-
 func (s *ConnectStack) outputs() {
 	s.output(OutRoleArn, "ARN of the role Sysdig assumes (the seed's \"Get Role ARN\").", s.Role.Role.RoleArn(), nil)
 	s.output(OutExternalID, "External ID in use (given, or read from Sysdig).", s.externalIDInUse, nil)
@@ -41,11 +28,8 @@ func (s *ConnectStack) outputs() {
 	s.output(OutConnectorLogGroup, "Log group of the connector function (read it when a custom resource fails).", s.Function.LogGroup.LogGroupName(), nil)
 }
 
-// parameterGroups orders and labels the parameters in the CloudFormation console.
-var parameterGroups = []struct {
-	Label  string
-	Params []string
-}{
+// connectParameterGroups orders and labels the parameters in the CloudFormation console.
+var connectParameterGroups = []parameterGroup{
 	{"Sysdig endpoint", []string{ParamSysdigRegion, ParamSysdigCustomURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
 	{"Sysdig API token (exactly one of the first two)", []string{ParamAPITokenSecret, ParamAPIToken, ParamAPITokenKmsKeyArn}},
 	{"Role delegation", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
@@ -78,28 +62,18 @@ var parameterLabels = map[string]string{
 	ParamLogRetentionDays:       "Function log retention (days)",
 	ParamCodeBucketPrefix:       "Code bucket prefix",
 	ParamCodeKey:                "Code object key",
-}
-
-func (s *ConnectStack) consoleInterface() {
-	groups := []interface{}{}
-	labels := map[string]interface{}{}
-	for _, g := range parameterGroups {
-		names := []string{}
-		for _, p := range g.Params {
-			if _, ok := s.Params[p]; ok {
-				names = append(names, p)
-				labels[p] = map[string]string{"default": parameterLabels[p]}
-			}
-		}
-		groups = append(groups, map[string]interface{}{
-			"Label":      map[string]string{"default": g.Label},
-			"Parameters": names,
-		})
-	}
-	s.Stack.TemplateOptions().SetMetadata(&map[string]interface{}{
-		interfaceMetadataKey: map[string]interface{}{
-			"ParameterGroups": groups,
-			"ParameterLabels": labels,
-		},
-	})
+	// Organizations templates.
+	ParamProviderAliasPrefix:        "Alias prefix (alias: prefix + account id)",
+	ParamRegistrarTopicArn:          "Registrar topic ARN",
+	ParamAPITokenSecretArn:          "Token secret ARN (deployer's account)",
+	ParamSysdigAPIURL:               "Sysdig API URL",
+	ParamOrganizationID:             "Organization id",
+	ParamOrganizationalUnitIDs:      "Target OU ids (root id: every account)",
+	ParamCallAs:                     "Call StackSets as",
+	ParamConnectManagementAccount:   "Connect this account too",
+	ParamMaxConcurrentPercentage:    "Max concurrent accounts (%)",
+	ParamFailureTolerancePercentage: "Failure tolerance (%)",
+	ParamConcurrencyMode:            "Concurrency mode",
+	ParamRegionConcurrencyType:      "Region concurrency",
+	ParamRegistrarConcurrency:       "Registrar reserved concurrency",
 }

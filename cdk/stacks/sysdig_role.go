@@ -84,6 +84,9 @@ type SysdigRoleProps struct {
 	// its objects. CaptureBucketCondition, when set, makes that policy conditional.
 	CaptureBucketName      *string
 	CaptureBucketCondition awscdk.CfnCondition
+	// Condition, when set, creates the role and its policies only when it holds. A
+	// CaptureBucketCondition given with it must imply it (e.g. Fn::And of both).
+	Condition awscdk.CfnCondition
 }
 
 // SysdigRole is the role Sysdig assumes (trusting Sysdig's account root with the
@@ -169,6 +172,14 @@ func NewSysdigRole(scope constructs.Construct, id string, props *SysdigRoleProps
 	}
 	r.PoliciesReady = awscdk.NewCfnWaitConditionHandle(c, jsii.String("PoliciesReady"), &awscdk.CfnWaitConditionHandleProps{})
 	r.PoliciesReady.CfnOptions().SetMetadata(&map[string]interface{}{"PoliciesAttached": ready})
+	if props.Condition != nil {
+		SetCondition(r.Role, props.Condition)
+		SetCondition(r.CloudWatchPolicy, props.Condition)
+		r.PoliciesReady.CfnOptions().SetCondition(props.Condition)
+		if r.S3Policy != nil && props.CaptureBucketCondition == nil {
+			SetCondition(r.S3Policy, props.Condition)
+		}
+	}
 	return r
 }
 

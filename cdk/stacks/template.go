@@ -11,15 +11,28 @@ import (
 	"github.com/aws/jsii-runtime-go"
 )
 
-// PublishedTemplatePath is the committed one-click template, relative to the repository root.
-const PublishedTemplatePath = "templates/sysdig-aws-connect.json"
+// The committed templates, relative to the repository root.
+const (
+	// PublishedTemplatePath is the single-account one-click template.
+	PublishedTemplatePath = "templates/sysdig-aws-connect.json"
+	// OrgTemplatePath is the AWS Organizations deployer (its StackSet embeds the member template).
+	OrgTemplatePath = "templates/sysdig-aws-connect-org.json"
+	// MemberTemplatePath is the StackSet member template, committed on its own so that it
+	// can be used from the StackSets console or launched in one account by hand.
+	MemberTemplatePath = "templates/sysdig-aws-connect-member.json"
+)
 
 // MaxTemplateBodyBytes is CloudFormation's limit for a template passed in the request
-// body; the published template stays under it so it also works without S3.
+// body; the published templates stay under it so they also work without S3 (and the
+// member template fits in the deployer's StackSet TemplateBody).
 const MaxTemplateBodyBytes = 51200
 
-// PublishedStackName names the stack inside the generator's throwaway app.
-const PublishedStackName = "SysdigAwsConnect"
+// Stack names inside the generator's throwaway apps (and the cdk app's defaults).
+const (
+	PublishedStackName = "SysdigAwsConnect"
+	OrgStackName       = "SysdigAwsConnectOrg"
+	MemberStackName    = "SysdigAwsConnectMember"
+)
 
 // PublishedContext is the context of the publishable synthesis: no path metadata, no
 // version reporting, so the template carries nothing CDK-specific.
@@ -28,12 +41,60 @@ var PublishedContext = map[string]interface{}{
 	"aws:cdk:version-reporting":    false,
 }
 
-// RenderPublishedTemplate synthesizes the publishable variant of ConnectStack in a
-// throwaway app and returns the template as deterministic JSON: the top-level sections
-// and the parameters in a fixed order, every other object with sorted keys, two-space
-// indentation, and no HTML escaping. `make templates` writes it; a test compares it
+// PublishedTemplates lists the committed templates and how each is built, in the order
+// `make templates` writes them.
+//
+// Indent is the template's indentation unit: two spaces, except for the deployer, whose
+// embedded member template and two sets of resources need one space to stay under
+// MaxTemplateBodyBytes (it is just as deterministic and still reviewable line by line).
+var PublishedTemplates = []struct {
+	Path   string
+	Indent string
+	Build  func(app awscdk.App) (awscdk.Stack, error)
+}{
+	{PublishedTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+		s, err := NewConnectStack(app, PublishedStackName, &ConnectStackProps{Publishable: true})
+		if err != nil {
+			return nil, err
+		}
+		return s.Stack, nil
+	}},
+	{OrgTemplatePath, " ", func(app awscdk.App) (awscdk.Stack, error) {
+		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
+		if err != nil {
+			return nil, err
+		}
+		return s.Stack, nil
+	}},
+	{MemberTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
+	}},
+}
+
+// RenderPublishedTemplate renders the single-account one-click template.
+func RenderPublishedTemplate() ([]byte, error) { return RenderTemplate(PublishedTemplatePath) }
+
+// RenderTemplate synthesizes the committed template at path (one of PublishedTemplates)
+// in a throwaway app and returns it as deterministic JSON: the top-level sections and
+// the parameters in a fixed order, every other object with sorted keys, indented (two
+// spaces; see PublishedTemplates), and no HTML escaping. `make templates` writes it; a test compares it
 // byte for byte with the committed file.
-func RenderPublishedTemplate() ([]byte, error) {
+func RenderTemplate(path string) ([]byte, error) {
+	for _, t := range PublishedTemplates {
+		if t.Path == path {
+			tmpl, err := synthesizeTemplate(t.Build)
+			if err != nil {
+				return nil, err
+			}
+			return EncodeTemplateIndent(tmpl, t.Indent)
+		}
+	}
+	return nil, fmt.Errorf("stacks: no published template %s", path)
+}
+
+// synthesizeTemplate builds one stack in a throwaway app with PublishedContext and
+// returns its template.
+func synthesizeTemplate(build func(app awscdk.App) (awscdk.Stack, error)) (map[string]interface{}, error) {
 	outdir, err := os.MkdirTemp("", "sysdig-cdk-publish-")
 	if err != nil {
 		return nil, err
@@ -48,7 +109,7 @@ func RenderPublishedTemplate() ([]byte, error) {
 		TreeMetadata:         jsii.Bool(false),
 		PerformanceReporting: jsii.Bool(false),
 	})
-	stack, err := NewConnectStack(app, PublishedStackName, &ConnectStackProps{Publishable: true})
+	stack, err := build(app)
 	if err != nil {
 		return nil, err
 	}
@@ -57,14 +118,19 @@ func RenderPublishedTemplate() ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("stacks: synthesized template is not an object")
 	}
-	return EncodeTemplate(tmpl)
+	return tmpl, nil
 }
 
 // sectionOrder is the order CloudFormation's documentation lists template sections in.
 var sectionOrder = []string{"AWSTemplateFormatVersion", "Description", "Metadata", "Parameters", "Rules", "Mappings", "Conditions", "Resources", "Outputs"}
 
-// EncodeTemplate writes tmpl as deterministic JSON (see RenderPublishedTemplate).
+// EncodeTemplate writes tmpl as deterministic JSON indented by two spaces (see RenderTemplate).
 func EncodeTemplate(tmpl map[string]interface{}) ([]byte, error) {
+	return EncodeTemplateIndent(tmpl, "  ")
+}
+
+// EncodeTemplateIndent writes tmpl as deterministic JSON indented by indent.
+func EncodeTemplateIndent(tmpl map[string]interface{}, indent string) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("{\n")
 	seen := map[string]bool{}
@@ -81,12 +147,12 @@ func EncodeTemplate(tmpl map[string]interface{}) ([]byte, error) {
 		}
 	}
 	for i, k := range keys {
-		fmt.Fprintf(&buf, "  %q: ", k)
+		fmt.Fprintf(&buf, "%s%q: ", indent, k)
 		var err error
 		if k == "Parameters" {
-			err = encodeParameters(&buf, tmpl[k])
+			err = encodeParameters(&buf, tmpl[k], consoleOrder(tmpl), indent)
 		} else {
-			err = encodeValue(&buf, tmpl[k], "  ")
+			err = encodeValue(&buf, tmpl[k], indent, indent)
 		}
 		if err != nil {
 			return nil, err
@@ -100,27 +166,45 @@ func EncodeTemplate(tmpl map[string]interface{}) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// consoleOrder lists the parameters in the order of the template's own console groups
+// (Metadata AWS::CloudFormation::Interface).
+func consoleOrder(tmpl map[string]interface{}) []string {
+	md, _ := tmpl["Metadata"].(map[string]interface{})
+	iface, _ := md[interfaceMetadataKey].(map[string]interface{})
+	groups, _ := iface["ParameterGroups"].([]interface{})
+	var order []string
+	for _, g := range groups {
+		gm, _ := g.(map[string]interface{})
+		names, _ := gm["Parameters"].([]interface{})
+		for _, n := range names {
+			if s, ok := n.(string); ok {
+				order = append(order, s)
+			}
+		}
+	}
+	return order
+}
+
 // encodeParameters writes the parameters in console-group order.
-func encodeParameters(buf *bytes.Buffer, v interface{}) error {
+func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent string) error {
 	params, ok := v.(map[string]interface{})
 	if !ok {
 		return fmt.Errorf("stacks: Parameters is not an object")
 	}
-	order := []string{}
-	for _, g := range parameterGroups {
-		for _, p := range g.Params {
-			if _, ok := params[p]; ok {
-				order = append(order, p)
-			}
+	seen := map[string]bool{}
+	for _, p := range order {
+		if _, ok := params[p]; !ok || seen[p] {
+			return fmt.Errorf("stacks: console group names %s twice or no such parameter", p)
 		}
+		seen[p] = true
 	}
 	if len(order) != len(params) {
 		return fmt.Errorf("stacks: %d parameters but %d in the console groups", len(params), len(order))
 	}
 	buf.WriteString("{\n")
 	for i, p := range order {
-		fmt.Fprintf(buf, "    %q: ", p)
-		if err := encodeValue(buf, params[p], "    "); err != nil {
+		fmt.Fprintf(buf, "%s%q: ", indent+indent, p)
+		if err := encodeValue(buf, params[p], indent+indent, indent); err != nil {
 			return err
 		}
 		if i < len(order)-1 {
@@ -128,15 +212,15 @@ func encodeParameters(buf *bytes.Buffer, v interface{}) error {
 		}
 		buf.WriteString("\n")
 	}
-	buf.WriteString("  }")
+	buf.WriteString(indent + "}")
 	return nil
 }
 
-func encodeValue(buf *bytes.Buffer, v interface{}, prefix string) error {
+func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	enc.SetIndent(prefix, "  ")
+	enc.SetIndent(prefix, indent)
 	if err := enc.Encode(v); err != nil {
 		return err
 	}

@@ -15,6 +15,9 @@ import (
 	"time"
 )
 
+// invokeFailureGrace is how long an answer may still arrive after the invocation failed.
+const invokeFailureGrace = 5 * time.Second
+
 // Invoker delivers a payload to the custom-resource function (as CloudFormation's
 // asynchronous invocation, or SNS's delivery, would).
 type Invoker interface {
@@ -56,7 +59,7 @@ type Event struct {
 	OldPhysicalID string
 	Status        string // SUCCESS or FAILED
 	Reason        string
-	Data          map[string]any
+	Data          map[string]any // custom: the answer's Data; others: their attributes
 	Start         time.Time
 	Duration      time.Duration
 }
@@ -86,10 +89,12 @@ type Stack struct {
 	responder    Responder
 	provisioners map[string]Provisioner
 	maxWait      time.Duration
-	params       map[string]string
+	params       map[string]string // resolved values
+	given        map[string]string // as given, before defaults and SSM look-ups
 	resources    map[string]*resourceState
 	events       []Event
 	onEvent      func(Event)
+	ssm          map[string]string
 }
 
 // Option configures a Stack.
@@ -99,6 +104,10 @@ type Option func(*Stack)
 func WithProvisioner(resourceType string, p Provisioner) Option {
 	return func(s *Stack) { s.provisioners[resourceType] = p }
 }
+
+// WithSSMParameter stores a parameter store entry that SSM-typed template parameters
+// may name (CDK's BootstrapVersion, for example).
+func WithSSMParameter(name, value string) Option { return func(s *Stack) { s.ssm[name] = value } }
 
 // WithEventHook is called after every resource operation.
 func WithEventHook(f func(Event)) Option { return func(s *Stack) { s.onEvent = f } }
@@ -116,7 +125,7 @@ func New(t *Template, pseudo Pseudo, invoker Invoker, responder Responder, opts 
 		pseudo.StackID = fmt.Sprintf("arn:%s:cloudformation:%s:%s:stack/%s/%s", pseudo.Partition, pseudo.Region, pseudo.AccountID, pseudo.StackName, newID())
 	}
 	s := &Stack{t: t, pseudo: pseudo, invoker: invoker, responder: responder, provisioners: map[string]Provisioner{},
-		maxWait: 10 * time.Minute, resources: map[string]*resourceState{}}
+		maxWait: 10 * time.Minute, resources: map[string]*resourceState{}, ssm: map[string]string{}}
 	for typ, p := range defaultProvisioners {
 		s.provisioners[typ] = p
 	}
@@ -163,7 +172,7 @@ func (s *Stack) Create(ctx context.Context, params map[string]string) error {
 	if len(s.resources) > 0 {
 		return errors.New("stack already exists")
 	}
-	resolved, err := resolveParameters(s.t, params)
+	resolved, err := resolveParameters(s.t, params, s.ssm)
 	if err == nil {
 		err = checkRules(s.t, resolved, s.pseudo)
 	}
@@ -174,7 +183,7 @@ func (s *Stack) Create(ctx context.Context, params map[string]string) error {
 	if err != nil {
 		return err
 	}
-	s.params = resolved
+	s.params, s.given = resolved, maps.Clone(params)
 	var created []string
 	for _, name := range names {
 		sc := s.scope(resolved)
@@ -243,7 +252,7 @@ func (s *Stack) apply(ctx context.Context, phase, requestType, name string, prop
 			p = genericProvisioner
 		}
 		physical, attrs, err := p(ctx, s, name, props)
-		ev.Duration, ev.PhysicalID, ev.Status = time.Since(start), physical, "SUCCESS"
+		ev.Duration, ev.PhysicalID, ev.Status, ev.Data = time.Since(start), physical, "SUCCESS", attrs
 		if err != nil {
 			ev.Status, ev.Reason = "FAILED", err.Error()
 			s.emit(ev)
@@ -318,14 +327,27 @@ func (s *Stack) send(ctx context.Context, requestType, logicalID, resourceType, 
 	defer cancel()
 	invokeErr := make(chan error, 1)
 	go func() { invokeErr <- s.invoker.Invoke(ctx, payload) }()
-	ans, err := s.responder.Wait(ctx, requestID)
-	if err != nil {
+	// CloudFormation would wait the whole ServiceTimeout (while Lambda retried a crashed
+	// invocation); locally a failed invocation gets a short grace for a late answer instead.
+	waitCtx, cancelWait := context.WithCancelCause(ctx)
+	defer cancelWait(nil)
+	go func() {
 		select {
 		case ierr := <-invokeErr:
 			if ierr != nil {
-				err = fmt.Errorf("%w (invocation: %v)", err, ierr)
+				select {
+				case <-time.After(invokeFailureGrace):
+					cancelWait(fmt.Errorf("the invocation failed: %w", ierr))
+				case <-waitCtx.Done():
+				}
 			}
-		default:
+		case <-waitCtx.Done():
+		}
+	}()
+	ans, err := s.responder.Wait(waitCtx, requestID)
+	if err != nil {
+		if cause := context.Cause(waitCtx); cause != nil && !errors.Is(cause, context.Canceled) && !errors.Is(cause, context.DeadlineExceeded) {
+			return Answer{}, fmt.Errorf("no answer from the custom resource: %w", cause)
 		}
 		return Answer{}, fmt.Errorf("no answer from the custom resource within its ServiceTimeout: %w", err)
 	}
@@ -395,9 +417,12 @@ func (s *Stack) removeState(ctx context.Context, phase, name string, st *resourc
 // in the cleanup phase. On failure, updated resources are rolled back (Update with old and
 // new swapped), new ones deleted, and a *StackError returned.
 func (s *Stack) Update(ctx context.Context, params map[string]string) error {
-	merged := maps.Clone(s.params)
+	merged := maps.Clone(s.given)
+	if merged == nil {
+		merged = map[string]string{}
+	}
 	maps.Copy(merged, params)
-	resolved, err := resolveParameters(s.t, merged)
+	resolved, err := resolveParameters(s.t, merged, s.ssm)
 	if err == nil {
 		err = checkRules(s.t, resolved, s.pseudo)
 	}
@@ -474,7 +499,7 @@ func (s *Stack) Update(ctx context.Context, params map[string]string) error {
 			}
 		}
 	}
-	s.params = resolved
+	s.params, s.given = resolved, merged
 	var firstErr error
 	for i := len(cleanup) - 1; i >= 0; i-- {
 		c := cleanup[i]

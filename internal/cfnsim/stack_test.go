@@ -328,7 +328,7 @@ func TestRulesOfTheCommittedTemplate(t *testing.T) {
 		{map[string]string{"ApiToken": "t", "SysdigRegion": "custom", "SysdigCustomUrl": "http://127.0.0.1:8080"}, ""},
 	}
 	for _, tc := range cases {
-		resolved, err := resolveParameters(tpl, tc.params)
+		resolved, err := resolveParameters(tpl, tc.params, nil)
 		if err == nil {
 			err = checkRules(tpl, resolved, pseudo)
 		}

@@ -148,7 +148,8 @@ type scope struct {
 
 // resolveParameters applies defaults and checks AllowedValues and AllowedPattern, as
 // CloudFormation does before it starts.
-func resolveParameters(t *Template, given map[string]string) (map[string]string, error) {
+// Parameters of an SSM type name a parameter store entry, looked up in ssm.
+func resolveParameters(t *Template, given map[string]string, ssm map[string]string) (map[string]string, error) {
 	out := map[string]string{}
 	for name := range given {
 		if _, ok := t.Parameters[name]; !ok {
@@ -180,6 +181,13 @@ func resolveParameters(t *Template, given map[string]string) (map[string]string,
 					return nil, fmt.Errorf("parameter %s: %q does not match %s", name, item, p.AllowedPattern)
 				}
 			}
+		}
+		if strings.HasPrefix(p.Type, "AWS::SSM::Parameter::Value<") {
+			value, ok := ssm[v]
+			if !ok {
+				return nil, fmt.Errorf("parameter %s: SSM parameter %s does not exist", name, v)
+			}
+			v = value
 		}
 		out[name] = v
 	}

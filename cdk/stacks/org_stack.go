@@ -1,0 +1,514 @@
+package stacks
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
+	"github.com/aws/constructs-go/constructs/v10"
+	"github.com/aws/jsii-runtime-go"
+)
+
+// Parameter names of the Organizations deployer (besides the shared ones).
+const (
+	ParamOrganizationID             = "OrganizationId"
+	ParamOrganizationalUnitIDs      = "OrganizationalUnitIds"
+	ParamCallAs                     = "CallAs"
+	ParamConnectManagementAccount   = "ConnectManagementAccount"
+	ParamMaxConcurrentPercentage    = "MaxConcurrentPercentage"
+	ParamFailureTolerancePercentage = "FailureTolerancePercentage"
+	ParamConcurrencyMode            = "ConcurrencyMode"
+	ParamRegionConcurrencyType      = "RegionConcurrencyType"
+	ParamRegistrarConcurrency       = "RegistrarConcurrency"
+)
+
+// Conditions of the deployer.
+const (
+	CondConnectManagement        = "ConnectManagementAccountCondition"
+	CondConnectManagementCapture = "ManagementAccountCaptureBucket"
+	// CondHasDiscoveryRegions: DiscoveryRegions is passed to the members only when set.
+	CondHasDiscoveryRegions = "HasDiscoveryRegions"
+)
+
+// Output names of the deployer.
+const (
+	OutRegistrarTopicArn = "RegistrarTopicArn"
+	OutRegistrarRoleArn  = "RegistrarRoleArn"
+	OutRegistrarLogGroup = "RegistrarLogGroupName"
+	OutMemberStackSetID  = "MemberStackSetId"
+)
+
+// Defaults of the deployer.
+const (
+	DefaultRegistrarConcurrency       = 5
+	DefaultMaxConcurrentPercentage    = 10
+	DefaultFailureTolerancePercentage = 10
+)
+
+// OrgStackProps configures OrgStack.
+type OrgStackProps struct {
+	awscdk.StackProps
+	// Publishable builds the standalone template (code from <CodeBucketPrefix>-<region>).
+	Publishable bool
+	// AssetDir holds the bootstrap binary (cdk deploy; ignored when Publishable).
+	AssetDir string
+	// Tags are set on the StackSet, which gives them to every member stack and, through
+	// CloudFormation's propagation, to the member roles.
+	Tags map[string]string
+}
+
+// OrgStack is the AWS Organizations deployer: the registrar (the same function, behind
+// an SNS topic only this organization may publish to), the token secret only the
+// registrar may read, the external ID, a service-managed StackSet that deploys
+// MemberStack to every account of the given OUs in this one region, and the management
+// account's own role and registration (StackSets never deploy there).
+type OrgStack struct {
+	*templateStack
+	Registrar     *ConnectorFunction
+	TokenSecret   awssecretsmanager.CfnSecret
+	SecretPolicy  awssecretsmanager.CfnResourcePolicy
+	Topic         awssns.CfnTopic
+	TopicPolicy   awssns.CfnTopicPolicy
+	Subscription  awssns.CfnSubscription
+	Permission    awslambda.CfnPermission
+	ExternalID    *SysdigExternalID
+	StackSet      awscloudformation.CfnStackSet
+	Role          *SysdigRole     // the management account's own, conditional
+	Provider      *SysdigProvider // the management account's own, conditional
+	MemberBody    string          // the member template embedded in the StackSet
+	externalIDUse *string
+	secretArn     *string
+}
+
+// orgParameterGroups orders and labels the deployer's parameters in the console.
+var orgParameterGroups = []parameterGroup{
+	{"Organization", []string{ParamOrganizationID, ParamOrganizationalUnitIDs, ParamCallAs, ParamConnectManagementAccount}},
+	{"Sysdig endpoint", []string{ParamSysdigRegion, ParamSysdigCustomURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
+	{"Sysdig API token (exactly one of the first two; stays in this account)", []string{ParamAPITokenSecret, ParamAPIToken, ParamAPITokenKmsKeyArn}},
+	{"Role delegation (every account)", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
+	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
+	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
+	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey}},
+}
+
+// NewOrgStack builds the deployer. The member template is synthesized first (in a
+// throwaway app) and embedded as the StackSet's TemplateBody.
+func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*OrgStack, error) {
+	member, err := synthesizeTemplate(func(app awscdk.App) (awscdk.Stack, error) {
+		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("stacks: member template: %w", err)
+	}
+	body, err := compactJSON(StackSetMemberBody(member))
+	if err != nil {
+		return nil, err
+	}
+	sp := props.StackProps
+	if sp.Description == nil {
+		sp.Description = jsii.String("sysdig-aws-connect for AWS Organizations: a StackSet connects every account of the given OUs to Sysdig Monitor; the API token stays in this account.")
+	}
+	if props.Publishable {
+		standaloneStackProps(&sp)
+	} else if props.AssetDir == "" {
+		return nil, fmt.Errorf("stacks: AssetDir is required unless Publishable")
+	}
+	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp)), MemberBody: body}
+	s.parameters(props.Publishable)
+	s.conditionsAndRules()
+	s.resources(props)
+	s.outputs()
+	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)"})
+	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
+	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
+	s.acknowledgeValidationWarnings()
+	return s, nil
+}
+
+// StackSetMemberBody is the member template as the StackSet embeds it: the committed
+// member template without what only people read (the console interface, parameter and
+// output descriptions, cdk-nag's suppression records), so the deployer stays under
+// CloudFormation's 51,200-byte limit. Resources, conditions, parameter types, defaults
+// and constraints are the same.
+func StackSetMemberBody(tmpl map[string]interface{}) map[string]interface{} {
+	out := map[string]interface{}{}
+	for k, v := range tmpl {
+		if k != "Metadata" {
+			out[k] = v
+		}
+	}
+	strip := func(section string, f func(entry map[string]interface{}) map[string]interface{}) {
+		in, _ := tmpl[section].(map[string]interface{})
+		m := map[string]interface{}{}
+		for name, e := range in {
+			em, _ := e.(map[string]interface{})
+			m[name] = f(em)
+		}
+		if in != nil {
+			out[section] = m
+		}
+	}
+	without := func(e map[string]interface{}, drop ...string) map[string]interface{} {
+		c := map[string]interface{}{}
+		for k, v := range e {
+			c[k] = v
+		}
+		for _, d := range drop {
+			delete(c, d)
+		}
+		return c
+	}
+	strip("Parameters", func(e map[string]interface{}) map[string]interface{} {
+		return without(e, "Description", "ConstraintDescription")
+	})
+	strip("Outputs", func(e map[string]interface{}) map[string]interface{} { return without(e, "Description") })
+	strip("Resources", func(e map[string]interface{}) map[string]interface{} {
+		md, ok := e["Metadata"].(map[string]interface{})
+		if !ok {
+			return e
+		}
+		c := without(e, "Metadata")
+		if rest := without(md, "cdk_nag"); len(rest) > 0 {
+			c["Metadata"] = rest
+		}
+		return c
+	})
+	return out
+}
+
+// compactJSON renders v compact, keys sorted, without HTML escaping.
+func compactJSON(v interface{}) (string, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+func (s *OrgStack) parameters(publishable bool) {
+	s.param(ParamOrganizationID, &awscdk.CfnParameterProps{
+		AllowedPattern:        jsii.String(`^o-[a-z0-9]{10,32}$`),
+		ConstraintDescription: jsii.String("an organization id such as o-a1b2c3d4e5"),
+		Description:           jsii.String("Your AWS Organization's id (aws organizations describe-organization): only its principals may publish to the registrar topic."),
+	})
+	s.param(ParamOrganizationalUnitIDs, &awscdk.CfnParameterProps{
+		Type:                  jsii.String("CommaDelimitedList"),
+		AllowedPattern:        jsii.String(`^(r-[0-9a-z]{4,32}|ou-[0-9a-z]{4,32}-[a-z0-9]{8,32})$`),
+		ConstraintDescription: jsii.String("root or OU ids such as r-ab12 or ou-ab12-cd34ef56"),
+		Description:           jsii.String("OUs whose accounts are connected, comma-separated; the root id (r-xxxx) connects the whole organization. Accounts that join them later are connected automatically."),
+	})
+	s.param(ParamCallAs, &awscdk.CfnParameterProps{
+		Default:       jsii.String("SELF"),
+		AllowedValues: jsii.Strings("SELF", "DELEGATED_ADMIN"),
+		Description:   jsii.String("SELF in the management account; DELEGATED_ADMIN in a StackSets delegated administrator account."),
+	})
+	s.param(ParamConnectManagementAccount, trueFalse("true", "true also connects this (management) account, where StackSets never deploy. Requires CallAs SELF."))
+
+	s.endpointParams()
+	s.tokenParams()
+	s.externalIDParam(false)
+	s.roleParams()
+	s.registrationParams()
+	s.aliasPrefixParam()
+	s.param(ParamCaptureBucketName, &awscdk.CfnParameterProps{
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(`^$|^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`),
+		ConstraintDescription: jsii.String("an S3 bucket name"),
+		Description:           jsii.String("Optional existing bucket for Sysdig captures; every account's role gets sysdig_s3 on it (the bucket policy must allow them). Empty: none."),
+	})
+
+	s.param(ParamMaxConcurrentPercentage, &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(DefaultMaxConcurrentPercentage),
+		MinValue:    jsii.Number(1),
+		MaxValue:    jsii.Number(100),
+		Description: jsii.String("Percentage of the accounts the StackSet deploys to at once."),
+	})
+	s.param(ParamFailureTolerancePercentage, &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(DefaultFailureTolerancePercentage),
+		MinValue:    jsii.Number(0),
+		MaxValue:    jsii.Number(100),
+		Description: jsii.String("Percentage of the accounts that may fail before the StackSet stops the operation."),
+	})
+	s.param(ParamConcurrencyMode, &awscdk.CfnParameterProps{
+		Default:       jsii.String("SOFT_FAILURE_TOLERANCE"),
+		AllowedValues: jsii.Strings("SOFT_FAILURE_TOLERANCE", "STRICT_FAILURE_TOLERANCE"),
+		Description:   jsii.String("SOFT keeps MaxConcurrentPercentage; STRICT caps concurrency at the failure tolerance + 1 account."),
+	})
+	s.param(ParamRegionConcurrencyType, &awscdk.CfnParameterProps{
+		Default:       jsii.String("PARALLEL"),
+		AllowedValues: jsii.Strings("PARALLEL", "SEQUENTIAL"),
+		Description:   jsii.String("How the StackSet proceeds through regions (it deploys to this stack's region only)."),
+	})
+	s.param(ParamRegistrarConcurrency, &awscdk.CfnParameterProps{
+		Type:        jsii.String("Number"),
+		Default:     jsii.Number(DefaultRegistrarConcurrency),
+		MinValue:    jsii.Number(1),
+		MaxValue:    jsii.Number(1000),
+		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue)."),
+	})
+	s.logRetentionParam()
+	if publishable {
+		s.codeParams()
+	}
+}
+
+func (s *OrgStack) conditionsAndRules() {
+	s.endpointAndTokenConditions()
+	s.cond(CondFetchExternalID, empty(s.str(ParamExternalID)))
+	s.cond(CondHasBoundary, notEmpty(s.str(ParamPermissionsBoundaryArn)))
+	s.cond(CondUseCaptureBucket, notEmpty(s.str(ParamCaptureBucketName)))
+	s.cond(CondHasDiscoveryRegions, notEmpty(s.str(ParamDiscoveryRegions)))
+	s.cond(CondConnectManagement, awscdk.Fn_ConditionEquals(s.str(ParamConnectManagementAccount), jsii.String("true")))
+	s.cond(CondConnectManagementCapture, awscdk.Fn_ConditionAnd(s.Conditions[CondConnectManagement], s.Conditions[CondUseCaptureBucket]))
+	s.endpointAndTokenRules()
+	// A delegated administrator is a member account: the StackSet connects it when it is
+	// in a targeted OU, and the management account is not this account.
+	s.rule("ManagementAccountOnlyAsSelf", "ConnectManagementAccount true requires CallAs SELF (launch in the management account); "+
+		"with a delegated administrator, connect the management account with the member template.",
+		awscdk.Fn_ConditionOr(
+			awscdk.Fn_ConditionEquals(s.str(ParamCallAs), jsii.String("SELF")),
+			awscdk.Fn_ConditionEquals(s.str(ParamConnectManagementAccount), jsii.String("false")),
+		))
+}
+
+func (s *OrgStack) resources(props *OrgStackProps) {
+	apiURL := s.sysdigAPIURL()
+
+	// The token secret stays here; members get only its ARN.
+	secret := s.tokenSecret()
+	s.TokenSecret = secret.Secret
+	s.secretArn = secret.Arn
+
+	// The registrar: the same function, reading only that secret.
+	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", &ConnectorFunctionProps{
+		Code:                 s.functionCode(props.Publishable, props.AssetDir),
+		TokenSecretResources: secret.ReadableResources,
+		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
+		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
+		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
+		ReservedConcurrency:  s.Params[ParamRegistrarConcurrency].ValueAsNumber(),
+		MaxEventAgeSeconds:   OrgMaxEventAgeSeconds,
+	})
+	registrarRoleArn := s.Registrar.Role.AttrArn()
+
+	// A secret this stack creates: nobody but the registrar may read the value.
+	// Only GetSecretValue is denied, so the account's administrators still manage the
+	// secret (describe, put a new value, tag, delete, and change or remove this policy).
+	s.SecretPolicy = awssecretsmanager.NewCfnResourcePolicy(s.Stack, jsii.String("ApiTokenSecretPolicy"), &awssecretsmanager.CfnResourcePolicyProps{
+		SecretId:          s.TokenSecret.Ref(),
+		BlockPublicPolicy: jsii.Bool(true),
+		ResourcePolicy: map[string]interface{}{
+			"Version": "2012-10-17",
+			"Statement": []interface{}{map[string]interface{}{
+				"Sid":       "OnlyTheRegistrarReadsTheToken",
+				"Effect":    "Deny",
+				"Principal": map[string]interface{}{"AWS": "*"},
+				"Action":    "secretsmanager:GetSecretValue",
+				"Resource":  "*",
+				"Condition": map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": registrarRoleArn}},
+			}},
+		},
+	})
+	s.SecretPolicy.CfnOptions().SetCondition(s.Conditions[CondCreateTokenSecret])
+
+	// The registrar topic: members' registrations arrive here.
+	s.Topic = awssns.NewCfnTopic(s.Stack, jsii.String("RegistrarTopic"), &awssns.CfnTopicProps{
+		DisplayName: jsii.String("sysdig-aws-connect registrar"),
+	})
+	s.TopicPolicy = awssns.NewCfnTopicPolicy(s.Stack, jsii.String("RegistrarTopicPolicy"), &awssns.CfnTopicPolicyProps{
+		Topics: &[]*string{s.Topic.Ref()},
+		PolicyDocument: map[string]interface{}{
+			"Version": "2012-10-17",
+			"Statement": []interface{}{
+				map[string]interface{}{
+					"Sid":       "OrganizationPublishes",
+					"Effect":    "Allow",
+					"Principal": map[string]interface{}{"AWS": "*"},
+					"Action":    "sns:Publish",
+					"Resource":  s.Topic.Ref(),
+					"Condition": map[string]interface{}{"StringEquals": map[string]interface{}{"aws:PrincipalOrgID": s.str(ParamOrganizationID)}},
+				},
+				map[string]interface{}{
+					"Sid":       "TLSOnly",
+					"Effect":    "Deny",
+					"Principal": "*",
+					"Action":    "sns:Publish",
+					"Resource":  s.Topic.Ref(),
+					"Condition": map[string]interface{}{"Bool": map[string]interface{}{"aws:SecureTransport": "false"}},
+				},
+			},
+		},
+	})
+	s.Permission = awslambda.NewCfnPermission(s.Stack, jsii.String("RegistrarInvokePermission"), &awslambda.CfnPermissionProps{
+		Action:       jsii.String("lambda:InvokeFunction"),
+		FunctionName: s.Registrar.Function.FunctionArn(),
+		Principal:    jsii.String("sns.amazonaws.com"),
+		SourceArn:    s.Topic.Ref(),
+	})
+	s.Subscription = awssns.NewCfnSubscription(s.Stack, jsii.String("RegistrarSubscription"), &awssns.CfnSubscriptionProps{
+		Protocol: jsii.String("lambda"),
+		Endpoint: s.Registrar.Function.FunctionArn(),
+		TopicArn: s.Topic.Ref(),
+	})
+	s.Subscription.Node().AddDependency(s.Permission)
+
+	common := CommonProps{
+		ServiceToken:     s.Registrar.ServiceToken(),
+		SysdigApiUrl:     apiURL,
+		ApiTokenSecretId: secret.ID,
+		SkipTlsVerify:    s.str(ParamSkipTLSVerify),
+		ServiceTimeout:   seconds(OrgServiceTimeoutSeconds),
+	}
+	ext := common
+	ext.Condition = s.Conditions[CondFetchExternalID]
+	s.ExternalID = NewSysdigExternalID(s.Stack, "SysdigExternalId", &ext)
+	s.externalIDUse = s.ifCond(CondFetchExternalID, s.ExternalID.ExternalID(), s.str(ParamExternalID))
+
+	s.stackSet(props, apiURL)
+
+	// The management account: StackSets never deploy there.
+	s.Role = NewSysdigRole(s.Stack, "Sysdig", &SysdigRoleProps{
+		SysdigAccountID:        s.str(ParamSysdigAwsAccountID),
+		ExternalID:             s.externalIDUse,
+		RoleName:               s.str(ParamRoleName),
+		Path:                   s.str(ParamRolePath),
+		PermissionsBoundaryArn: s.ifCond(CondHasBoundary, s.str(ParamPermissionsBoundaryArn), awscdk.Aws_NO_VALUE()),
+		CaptureBucketName:      s.str(ParamCaptureBucketName),
+		CaptureBucketCondition: s.Conditions[CondConnectManagementCapture],
+		Condition:              s.Conditions[CondConnectManagement],
+	})
+	prov := common
+	prov.Condition = s.Conditions[CondConnectManagement]
+	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", &SysdigProviderProps{
+		CommonProps:        prov,
+		RoleArn:            s.Role.Role.RoleArn(),
+		Alias:              s.aliasFromPrefix(),
+		Regions:            s.str(ParamDiscoveryRegions),
+		OnExisting:         s.str(ParamOnExisting),
+		DeregisterOnDelete: s.str(ParamDeregisterOnDelete),
+		ProviderApi:        s.str(ParamProviderAPI),
+		DependsOn:          s.Role.Dependables(),
+	})
+
+	setRoleLogicalIDs(s.Role)
+	setLogicalID(s.Provider.Resource, "SysdigProvider")
+	setLogicalID(s.ExternalID.Resource, "SysdigExternalId")
+	setLogicalID(s.Registrar.Function, "RegistrarFunction")
+	setLogicalID(s.Registrar.LogGroup, "RegistrarLogGroup")
+	s.Registrar.Role.OverrideLogicalId(jsii.String("RegistrarRole"))
+	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
+}
+
+// stackSet deploys the member template to every account of the OUs, in this region only.
+func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
+	param := func(key string, value *string) interface{} {
+		return &awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(key), ParameterValue: value}
+	}
+	// Optional values that may be empty are passed only when set (the member's default
+	// is empty): an empty ParameterValue is not something to rely on.
+	// (Inside Fn::If CDK does not translate a struct's field names: a plain map.)
+	optional := func(cond, key string) interface{} {
+		return awscdk.Fn_ConditionIf(jsii.String(cond),
+			map[string]interface{}{"ParameterKey": key, "ParameterValue": s.str(key)}, awscdk.Aws_NO_VALUE())
+	}
+	parameters := []interface{}{
+		param(ParamRegistrarTopicArn, s.Topic.Ref()),
+		param(ParamAPITokenSecretArn, s.secretArn),
+		param(ParamSysdigAPIURL, apiURL),
+		param(ParamSysdigAwsAccountID, s.str(ParamSysdigAwsAccountID)),
+		param(ParamSkipTLSVerify, s.str(ParamSkipTLSVerify)),
+		param(ParamExternalID, s.externalIDUse),
+		param(ParamRoleName, s.str(ParamRoleName)),
+		param(ParamRolePath, s.str(ParamRolePath)),
+		optional(CondHasBoundary, ParamPermissionsBoundaryArn),
+		optional(CondHasDiscoveryRegions, ParamDiscoveryRegions),
+		param(ParamProviderAliasPrefix, s.str(ParamProviderAliasPrefix)),
+		param(ParamOnExisting, s.str(ParamOnExisting)),
+		param(ParamDeregisterOnDelete, s.str(ParamDeregisterOnDelete)),
+		param(ParamProviderAPI, s.str(ParamProviderAPI)),
+		optional(CondUseCaptureBucket, ParamCaptureBucketName),
+	}
+	var tags []*awscdk.CfnTag
+	keys := make([]string, 0, len(props.Tags))
+	for k := range props.Tags {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		tags = append(tags, &awscdk.CfnTag{Key: jsii.String(k), Value: jsii.String(props.Tags[k])})
+	}
+	ss := &awscloudformation.CfnStackSetProps{
+		StackSetName:    awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String("members")}),
+		Description:     jsii.String("sysdig-aws-connect member accounts: the Sysdig role and its registration through the registrar topic."),
+		PermissionModel: jsii.String("SERVICE_MANAGED"),
+		CallAs:          s.str(ParamCallAs),
+		AutoDeployment: &awscloudformation.CfnStackSet_AutoDeploymentProperty{
+			Enabled: jsii.Bool(true),
+			// An account leaving the OUs loses its stack instance, which deregisters it.
+			RetainStacksOnAccountRemoval: jsii.Bool(false),
+		},
+		ManagedExecution: map[string]interface{}{"Active": true},
+		Capabilities:     jsii.Strings("CAPABILITY_NAMED_IAM"),
+		OperationPreferences: &awscloudformation.CfnStackSet_OperationPreferencesProperty{
+			MaxConcurrentPercentage:    s.Params[ParamMaxConcurrentPercentage].ValueAsNumber(),
+			FailureTolerancePercentage: s.Params[ParamFailureTolerancePercentage].ValueAsNumber(),
+			ConcurrencyMode:            s.str(ParamConcurrencyMode),
+			RegionConcurrencyType:      s.str(ParamRegionConcurrencyType),
+		},
+		// One region: IAM is global, and an instance per region would register each
+		// account once per region (Datadog's issue #85).
+		StackInstancesGroup: []interface{}{&awscloudformation.CfnStackSet_StackInstancesProperty{
+			DeploymentTargets: &awscloudformation.CfnStackSet_DeploymentTargetsProperty{
+				OrganizationalUnitIds: s.Params[ParamOrganizationalUnitIDs].ValueAsList(),
+			},
+			Regions: &[]*string{awscdk.Aws_REGION()},
+		}},
+		Parameters:   parameters,
+		TemplateBody: jsii.String(s.MemberBody),
+	}
+	if len(tags) > 0 {
+		ss.Tags = &tags
+	}
+	s.StackSet = awscloudformation.NewCfnStackSet(s.Stack, jsii.String("MemberStackSet"), ss)
+	// Members publish as soon as their stacks start: the registrar, its queue settings,
+	// the topic policy and the subscription must be in place first (and, on delete,
+	// stay until every member stack is gone).
+	s.StackSet.Node().AddDependency(s.TopicPolicy, s.Subscription, s.Permission, s.Registrar.AsyncInvoke, s.Registrar.Function)
+}
+
+func (s *OrgStack) outputs() {
+	s.output(OutRegistrarTopicArn, "Registrar topic: the ServiceToken of every member registration.", s.Topic.Ref(), nil)
+	s.output(OutTokenSecretArn, "Secret holding the Sysdig API token (members pass this ARN; only the registrar reads it).", s.secretArn, nil)
+	s.output(OutRegistrarRoleArn, "The registrar's execution role: the only principal that should read the token secret.", s.Registrar.Role.AttrArn(), nil)
+	s.output(OutExternalID, "External ID in every account's trust policy.", s.externalIDUse, nil)
+	s.output(OutMemberStackSetID, "The StackSet that connects the member accounts.", s.StackSet.AttrStackSetId(), nil)
+	s.output(OutRoleArn, "ARN of the role Sysdig assumes in this account.", s.Role.Role.RoleArn(), s.Conditions[CondConnectManagement])
+	s.output(OutProviderID, "Id of this account's registration in Sysdig.", s.Provider.ProviderID(), s.Conditions[CondConnectManagement])
+	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as Sysdig reports it (compare with SysdigAwsAccountId).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondFetchExternalID])
+	s.output(OutRegistrarLogGroup, "Log group of the registrar (read it when a registration fails).", s.Registrar.LogGroup.LogGroupName(), nil)
+}
+
+func (s *OrgStack) acknowledgeValidationWarnings() {
+	ack := func(c constructs.IConstruct, id, reason string) {
+		awscdk.Validations_Of(c).Acknowledge(&awscdk.Acknowledgment{
+			Id:     jsii.String("CloudFormation-Validate::" + id),
+			Reason: jsii.String(reason),
+		})
+	}
+	ack(s.Stack, "W1001", "Outputs reference conditional resources only inside Fn::If on that resource's own condition, or carry the same condition.")
+	ack(s.Stack, "W2509", "ApiTokenSecret is the name or ARN of a secret, not a secret; the token itself is the NoEcho ApiToken.")
+	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
+	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
+}

@@ -1,0 +1,528 @@
+package stacks
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
+	"github.com/aws/jsii-runtime-go"
+	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"sysdig-aws-connect/cdk/launch"
+)
+
+// The published deployer and the member template (with the AwsSolutions checks) are
+// synthesized once and shared by the tests that only read them.
+var (
+	orgOnce, memberOnce sync.Once
+	orgPublished        *synthesized
+	orgStack            *OrgStack
+	memberPublished     *synthesized
+	memberStack         *MemberStack
+)
+
+// newTestApp is an app whose cloud assembly goes to outdir (empty: a directory of this
+// test; shared stacks use one under publishedOutdir, which outlives the test).
+func newTestApp(t *testing.T, outdir string, publishable bool) awscdk.App {
+	t.Helper()
+	if outdir == "" {
+		outdir = t.TempDir()
+	}
+	ctx := map[string]interface{}{}
+	if publishable {
+		ctx = PublishedContext
+	}
+	return awscdk.NewApp(&awscdk.AppProps{Outdir: jsii.String(outdir), Context: &ctx})
+}
+
+func sharedOutdir(t *testing.T, name string) string {
+	t.Helper()
+	dir := filepath.Join(publishedOutdir, name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func withNag(app awscdk.App) {
+	awscdk.Aspects_Of(app).Add(cdknag.NewAwsSolutionsChecks(&cdknag.NagPackProps{Verbose: jsii.Bool(true)}), nil)
+}
+
+// synthOrg builds the deployer (with the AwsSolutions checks).
+func synthOrg(t *testing.T, outdir string, publishable bool, tags map[string]string) (*OrgStack, *synthesized) {
+	t.Helper()
+	app := newTestApp(t, outdir, publishable)
+	props := &OrgStackProps{Publishable: publishable, Tags: tags}
+	if !publishable {
+		props.AssetDir = placeholderAssetDir(t)
+	}
+	s, err := NewOrgStack(app, "OrgTest", props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyTags(s.Stack, tags)
+	withNag(app)
+	tmpl := assertions.Template_FromStack(s.Stack, nil)
+	return s, &synthesized{tmpl: tmpl, doc: *tmpl.ToJSON()}
+}
+
+func publishedOrg(t *testing.T) *synthesized {
+	t.Helper()
+	orgOnce.Do(func() { orgStack, orgPublished = synthOrg(t, sharedOutdir(t, "org"), true, nil) })
+	if orgPublished == nil {
+		t.Fatal("synthesis failed in an earlier test")
+	}
+	return orgPublished
+}
+
+func publishedMember(t *testing.T) *synthesized {
+	t.Helper()
+	memberOnce.Do(func() {
+		app := newTestApp(t, sharedOutdir(t, "member"), true)
+		memberStack = NewMemberStack(app, "MemberTest", &awscdk.StackProps{})
+		withNag(app)
+		tmpl := assertions.Template_FromStack(memberStack.Stack, nil)
+		memberPublished = &synthesized{tmpl: tmpl, doc: *tmpl.ToJSON()}
+	})
+	if memberPublished == nil {
+		t.Fatal("synthesis failed in an earlier test")
+	}
+	return memberPublished
+}
+
+func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testing.T) {
+	s := publishedOrg(t)
+	ss := s.resource(t, "MemberStackSet")
+	equalJSON(t, "type", ss["Type"], `"AWS::CloudFormation::StackSet"`)
+	if _, ok := ss["Condition"]; ok {
+		t.Error("the StackSet must be unconditional")
+	}
+	p := props(ss)
+	for what, want := range map[string]string{
+		"PermissionModel":      `"SERVICE_MANAGED"`,
+		"AutoDeployment":       `{"Enabled":true,"RetainStacksOnAccountRemoval":false}`,
+		"ManagedExecution":     `{"Active":true}`,
+		"Capabilities":         `["CAPABILITY_NAMED_IAM"]`,
+		"CallAs":               `{"Ref":"CallAs"}`,
+		"StackSetName":         `{"Fn::Join":["-",[{"Ref":"AWS::StackName"},"members"]]}`,
+		"OperationPreferences": `{"MaxConcurrentPercentage":{"Ref":"MaxConcurrentPercentage"},"FailureTolerancePercentage":{"Ref":"FailureTolerancePercentage"},"ConcurrencyMode":{"Ref":"ConcurrencyMode"},"RegionConcurrencyType":{"Ref":"RegionConcurrencyType"}}`,
+		// One group, this stack's region only, the OUs given.
+		"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":{"Ref":"OrganizationalUnitIds"}},"Regions":[{"Ref":"AWS::Region"}]}]`,
+	} {
+		equalJSON(t, what, p[what], want)
+	}
+	if _, ok := p["TemplateURL"]; ok {
+		t.Error("the member template is embedded (TemplateBody), not fetched")
+	}
+	if _, ok := p["Tags"]; ok {
+		t.Error("without tags context the StackSet has no Tags (stack tags given at launch propagate instead)")
+	}
+	equalJSON(t, "ready before the first member publishes", ss["DependsOn"],
+		`["RegistrarAsyncInvokeConfig","RegistrarFunction","RegistrarInvokePermission","RegistrarSubscription","RegistrarTopicPolicy"]`)
+
+	params := s.section("Parameters")
+	equalJSON(t, "CallAs values", params[ParamCallAs].(map[string]interface{})["AllowedValues"], `["SELF","DELEGATED_ADMIN"]`)
+	equalJSON(t, "OU list", params[ParamOrganizationalUnitIDs].(map[string]interface{})["Type"], `"CommaDelimitedList"`)
+	if _, ok := params[ParamOrganizationalUnitIDs].(map[string]interface{})["Default"]; ok {
+		t.Error("the OU ids (or the root id) must be given: no default")
+	}
+	equalJSON(t, "region concurrency", params[ParamRegionConcurrencyType].(map[string]interface{})["AllowedValues"], `["PARALLEL","SEQUENTIAL"]`)
+	for name, cases := range map[string]map[string]bool{
+		ParamOrganizationID:        {"o-a1b2c3d4e5": true, "o-abc": false, "r-ab12": false, "O-A1B2C3D4E5": false},
+		ParamOrganizationalUnitIDs: {"r-ab12": true, "ou-ab12-cd34ef56": true, "o-a1b2c3d4e5": false, "ou-ab12": false},
+	} {
+		re := regexp.MustCompile(params[name].(map[string]interface{})["AllowedPattern"].(string))
+		for v, ok := range cases {
+			if re.MatchString(v) != ok {
+				t.Errorf("%s pattern on %q: got %v, want %v", name, v, !ok, ok)
+			}
+		}
+	}
+
+	// What the StackSet passes: every member parameter without a default, and nothing
+	// the member template does not declare.
+	var member map[string]interface{}
+	if err := json.Unmarshal([]byte(p["TemplateBody"].(string)), &member); err != nil {
+		t.Fatalf("TemplateBody is not JSON: %v", err)
+	}
+	memberParams := member["Parameters"].(map[string]interface{})
+	passed := map[string]string{}
+	for _, e := range p["Parameters"].([]interface{}) {
+		em := e.(map[string]interface{})
+		if fi, ok := em["Fn::If"].([]interface{}); ok {
+			equalJSON(t, "an optional parameter is dropped, not emptied", fi[2], `{"Ref":"AWS::NoValue"}`)
+			em = fi[1].(map[string]interface{})
+		}
+		passed[em["ParameterKey"].(string)] = canon(em["ParameterValue"])
+	}
+	for name, pm := range memberParams {
+		if _, hasDefault := pm.(map[string]interface{})["Default"]; !hasDefault && passed[name] == "" {
+			t.Errorf("member parameter %s has no default and the StackSet does not pass it", name)
+		}
+	}
+	for name := range passed {
+		if _, ok := memberParams[name]; !ok {
+			t.Errorf("the StackSet passes %s, which the member template does not declare", name)
+		}
+	}
+	for name, want := range map[string]string{
+		ParamRegistrarTopicArn:      `{"Ref":"RegistrarTopic"}`,
+		ParamExternalID:             `{"Fn::If":["FetchExternalId",{"Fn::GetAtt":["SysdigExternalId","ExternalId"]},{"Ref":"ExternalId"}]}`,
+		ParamSysdigAPIURL:           `{"Fn::If":["UseCustomEndpoint",{"Ref":"SysdigCustomUrl"},{"Fn::FindInMap":["SysdigRegionMap",{"Ref":"SysdigRegion"},"ApiUrl"]}]}`,
+		ParamRoleName:               `{"Ref":"RoleName"}`,
+		ParamRolePath:               `{"Ref":"RolePath"}`,
+		ParamPermissionsBoundaryArn: `{"Ref":"PermissionsBoundaryArn"}`,
+		ParamProviderAliasPrefix:    `{"Ref":"ProviderAliasPrefix"}`,
+	} {
+		if passed[name] != canon(parse(t, want)) {
+			t.Errorf("StackSet parameter %s = %s, want %s", name, passed[name], want)
+		}
+	}
+	if !strings.Contains(passed[ParamAPITokenSecretArn], `"Ref":"ApiTokenSecretResource"`) {
+		t.Errorf("members get the token secret's ARN: %s", passed[ParamAPITokenSecretArn])
+	}
+	if len(p["TemplateBody"].(string)) >= MaxTemplateBodyBytes {
+		t.Errorf("the embedded member template is %d bytes", len(p["TemplateBody"].(string)))
+	}
+}
+
+// TestOrgEmbeddedMemberIsTheCommittedMemberTemplate: the StackSet deploys exactly the
+// committed member template, minus only what people read.
+func TestOrgEmbeddedMemberIsTheCommittedMemberTemplate(t *testing.T) {
+	s := publishedOrg(t)
+	committed, err := os.ReadFile(filepath.Join("..", "..", MemberTemplatePath))
+	if err != nil {
+		t.Fatalf("%v (run make templates)", err)
+	}
+	var full map[string]interface{}
+	if err := json.Unmarshal(committed, &full); err != nil {
+		t.Fatal(err)
+	}
+	body := props(s.resource(t, "MemberStackSet"))["TemplateBody"].(string)
+	var embedded map[string]interface{}
+	if err := json.Unmarshal([]byte(body), &embedded); err != nil {
+		t.Fatal(err)
+	}
+	if canon(embedded) != canon(StackSetMemberBody(full)) {
+		t.Errorf("the StackSet's TemplateBody is not the committed %s (run make templates)", MemberTemplatePath)
+	}
+	// Stripping keeps everything CloudFormation acts on.
+	for _, section := range []string{"Resources", "Conditions", "Parameters", "Outputs"} {
+		if len(embedded[section].(map[string]interface{})) != len(full[section].(map[string]interface{})) {
+			t.Errorf("%s: embedded has %d entries, committed %d", section, len(embedded[section].(map[string]interface{})), len(full[section].(map[string]interface{})))
+		}
+	}
+	equalJSON(t, "the policies handle keeps its metadata", embedded["Resources"].(map[string]interface{})["SysdigPoliciesReady"].(map[string]interface{})["Metadata"],
+		`{"PoliciesAttached":{"sysdig_cloudwatch":{"Ref":"SysdigCloudWatchPolicy"},"sysdig_s3":{"Fn::If":["UseCaptureBucket",{"Ref":"SysdigS3Policy"},""]}}}`)
+	if strings.Contains(body, "cdk_nag") || strings.Contains(body, interfaceMetadataKey) || strings.Contains(body, "ConstraintDescription") {
+		t.Error("the embedded body still carries nag records, the console interface or constraint descriptions")
+	}
+	for name, p := range embedded["Parameters"].(map[string]interface{}) {
+		if _, ok := p.(map[string]interface{})["Description"]; ok {
+			t.Errorf("embedded parameter %s keeps its description", name)
+		}
+	}
+}
+
+func TestOrgRegistrarTopicOnlyThisOrganizationPublishesOverTLS(t *testing.T) {
+	s := publishedOrg(t)
+	equalJSON(t, "topic", props(s.resource(t, "RegistrarTopic")), `{"DisplayName":"sysdig-aws-connect registrar"}`)
+	equalJSON(t, "topic policy", props(s.resource(t, "RegistrarTopicPolicy")), `{"Topics":[{"Ref":"RegistrarTopic"}],"PolicyDocument":{"Version":"2012-10-17","Statement":[
+		{"Sid":"OrganizationPublishes","Effect":"Allow","Principal":{"AWS":"*"},"Action":"sns:Publish","Resource":{"Ref":"RegistrarTopic"},
+		 "Condition":{"StringEquals":{"aws:PrincipalOrgID":{"Ref":"OrganizationId"}}}},
+		{"Sid":"TLSOnly","Effect":"Deny","Principal":"*","Action":"sns:Publish","Resource":{"Ref":"RegistrarTopic"},
+		 "Condition":{"Bool":{"aws:SecureTransport":"false"}}}]}}`)
+	equalJSON(t, "subscription", props(s.resource(t, "RegistrarSubscription")),
+		`{"Protocol":"lambda","Endpoint":{"Fn::GetAtt":["RegistrarFunction","Arn"]},"TopicArn":{"Ref":"RegistrarTopic"}}`)
+	equalJSON(t, "subscription waits for the permission", s.resource(t, "RegistrarSubscription")["DependsOn"], `["RegistrarInvokePermission"]`)
+	equalJSON(t, "invoke permission", props(s.resource(t, "RegistrarInvokePermission")),
+		`{"Action":"lambda:InvokeFunction","FunctionName":{"Fn::GetAtt":["RegistrarFunction","Arn"]},"Principal":"sns.amazonaws.com","SourceArn":{"Ref":"RegistrarTopic"}}`)
+	n := 0
+	for _, r := range s.section("Resources") {
+		if t := r.(map[string]interface{})["Type"]; t == "AWS::Lambda::Permission" || t == "AWS::SNS::Subscription" || t == "AWS::SNS::Topic" {
+			n++
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d topics, subscriptions and permissions; want exactly one of each", n)
+	}
+}
+
+func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
+	s := publishedOrg(t)
+	fn := props(s.resource(t, "RegistrarFunction"))
+	equalJSON(t, "reserved concurrency", fn["ReservedConcurrentExecutions"], `{"Ref":"RegistrarConcurrency"}`)
+	equalJSON(t, "same function", fn["Runtime"], `"provided.al2023"`)
+	equalJSON(t, "timeout", fn["Timeout"], `300`)
+	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
+	equalJSON(t, "concurrency default", rc["Default"], `5`)
+	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
+		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
+	// A queued event still answers before CloudFormation stops waiting: its age, the
+	// function's whole run and the delivery margin fit in every ServiceTimeout.
+	if OrgMaxEventAgeSeconds+FunctionTimeoutSeconds+60 > OrgServiceTimeoutSeconds || OrgServiceTimeoutSeconds > 3600 {
+		t.Errorf("max event age %d s + timeout %d s + 60 s exceeds ServiceTimeout %d s (at most 3600)", OrgMaxEventAgeSeconds, FunctionTimeoutSeconds, OrgServiceTimeoutSeconds)
+	}
+	for _, id := range []string{"SysdigExternalId", "SysdigProvider"} {
+		equalJSON(t, id+" ServiceTimeout", props(s.resource(t, id))["ServiceTimeout"], `"3600"`)
+		equalJSON(t, id+" ServiceToken", props(s.resource(t, id))["ServiceToken"], `{"Fn::GetAtt":["RegistrarFunction","Arn"]}`)
+	}
+	equalJSON(t, "member ServiceTimeout", props(publishedMember(t).resource(t, "SysdigProvider"))["ServiceTimeout"], `"3600"`)
+}
+
+func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
+	s := publishedOrg(t)
+	pol := s.resource(t, "ApiTokenSecretPolicy")
+	equalJSON(t, "condition", pol["Condition"], `"CreateTokenSecret"`)
+	equalJSON(t, "resource policy", props(pol), `{"SecretId":{"Ref":"ApiTokenSecretResource"},"BlockPublicPolicy":true,"ResourcePolicy":{"Version":"2012-10-17","Statement":[
+		{"Sid":"OnlyTheRegistrarReadsTheToken","Effect":"Deny","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*",
+		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["RegistrarRole","Arn"]}}}}]}}`)
+	// Administrators keep managing the secret: only reading the value is denied.
+	if strings.Contains(canon(props(pol)), `secretsmanager:*`) || strings.Contains(canon(props(pol)), `"Action":"*"`) {
+		t.Error("the resource policy must deny only GetSecretValue")
+	}
+	equalJSON(t, "secret", s.resource(t, "ApiTokenSecretResource")["Condition"], `"CreateTokenSecret"`)
+
+	role := props(s.resource(t, "RegistrarRole"))
+	partialArn := `{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"},"-??????"]]}`
+	statements := role["Policies"].([]interface{})[0].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{})
+	equalJSON(t, "registrar reads only the token secret", statements[1], `{"Sid":"ReadApiToken","Effect":"Allow","Action":"secretsmanager:GetSecretValue","Resource":
+		{"Fn::If":["CreateTokenSecret",[{"Ref":"ApiTokenSecretResource"}],
+			{"Fn::If":["TokenSecretIsArn",[{"Ref":"ApiTokenSecret"},{"Fn::Join":["",[{"Ref":"ApiTokenSecret"},"-??????"]]}],[`+partialArn+`]]}]}}`)
+	// Nothing else in the deployer or the member template mentions reading secrets.
+	for name, doc := range map[string]map[string]interface{}{"deployer": s.doc, "member": publishedMember(t).doc} {
+		for id, r := range doc["Resources"].(map[string]interface{}) {
+			if id != "RegistrarRole" && id != "ApiTokenSecretPolicy" && strings.Contains(canon(r), "GetSecretValue") {
+				t.Errorf("%s: %s grants or mentions GetSecretValue", name, id)
+			}
+		}
+	}
+}
+
+func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
+	s := publishedOrg(t)
+	for id, cond := range map[string]string{
+		"SysdigRole": CondConnectManagement, "SysdigCloudWatchPolicy": CondConnectManagement, "SysdigPoliciesReady": CondConnectManagement,
+		"SysdigProvider": CondConnectManagement, "SysdigS3Policy": CondConnectManagementCapture,
+	} {
+		equalJSON(t, id+" condition", s.resource(t, id)["Condition"], `"`+cond+`"`)
+	}
+	equalJSON(t, "condition", s.section("Conditions")[CondConnectManagement], `{"Fn::Equals":[{"Ref":"ConnectManagementAccount"},"true"]}`)
+	equalJSON(t, "default", s.section("Parameters")[ParamConnectManagementAccount].(map[string]interface{})["Default"], `"true"`)
+	prov := props(s.resource(t, "SysdigProvider"))
+	equalJSON(t, "own role", prov["RoleArn"], `{"Fn::GetAtt":["SysdigRole","Arn"]}`)
+	equalJSON(t, "alias", prov["Alias"], `{"Fn::Join":["",[{"Ref":"ProviderAliasPrefix"},{"Ref":"AWS::AccountId"}]]}`)
+	equalJSON(t, "own role waits for its policies", s.resource(t, "SysdigProvider")["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+	role := props(s.resource(t, "SysdigRole"))
+	equalJSON(t, "boundary", role["PermissionsBoundary"], `{"Fn::If":["HasPermissionsBoundary",{"Ref":"PermissionsBoundaryArn"},{"Ref":"AWS::NoValue"}]}`)
+	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
+
+	const token = "e71d7c0f-501e-47d4-a159-39da8b716f44"
+	org := map[string]string{ParamOrganizationID: "o-a1b2c3d4e5"}
+	with := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for k, v := range org {
+			m[k] = v
+		}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
+	for _, tc := range []struct {
+		name          string
+		values        map[string]string
+		rules         bool
+		exist, absent []string
+	}{
+		{"management account, new secret, fetched external id", with(ParamAPIToken, token), true,
+			[]string{"SysdigRole", "SysdigProvider", "SysdigPoliciesReady", "ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"},
+			[]string{"SysdigS3Policy"}},
+		{"management account with a capture bucket", with(ParamAPITokenSecret, "sysdig/api-token", ParamCaptureBucketName, "org-captures", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161"), true,
+			[]string{"SysdigRole", "SysdigS3Policy"}, []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"}},
+		{"not the management account", with(ParamAPITokenSecret, "sysdig/api-token", ParamConnectManagementAccount, "false", ParamCaptureBucketName, "org-captures"), true,
+			nil, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigS3Policy", "SysdigPoliciesReady", "SysdigProvider"}},
+		{"delegated administrator", with(ParamAPIToken, token, ParamCallAs, "DELEGATED_ADMIN", ParamConnectManagementAccount, "false"), true,
+			nil, []string{"SysdigRole", "SysdigProvider"}},
+		{"delegated administrator cannot connect its own account as the management account", with(ParamAPIToken, token, ParamCallAs, "DELEGATED_ADMIN"), false, nil, nil},
+		{"no token source", with(), false, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEvaluator(t, s.doc, tc.values)
+			if ok, rule := e.rulesHold(t); ok != tc.rules {
+				t.Fatalf("rules hold = %v (failing rule %q), want %v", ok, rule, tc.rules)
+			}
+			have := e.existing()
+			for _, id := range tc.exist {
+				if !have[id] {
+					t.Errorf("%s should exist", id)
+				}
+			}
+			for _, id := range tc.absent {
+				if have[id] {
+					t.Errorf("%s should not exist", id)
+				}
+			}
+			for _, id := range []string{"MemberStackSet", "RegistrarFunction", "RegistrarTopic", "RegistrarTopicPolicy", "RegistrarSubscription", "RegistrarInvokePermission"} {
+				if !have[id] {
+					t.Errorf("%s must always exist", id)
+				}
+			}
+			if bad := e.unresolved(t); len(bad) > 0 {
+				sort.Strings(bad)
+				t.Errorf("references to resources that do not exist: %v", bad)
+			}
+		})
+	}
+}
+
+func TestMemberTemplateHoldsTheRoleAndItsRegistrationOnly(t *testing.T) {
+	s := publishedMember(t)
+	types := map[string]int{}
+	for _, r := range s.section("Resources") {
+		types[r.(map[string]interface{})["Type"].(string)]++
+	}
+	equalJSON(t, "resource types", types, `{"AWS::IAM::Role":1,"AWS::IAM::Policy":2,"AWS::CloudFormation::WaitConditionHandle":1,"Custom::SysdigProvider":1}`)
+	role := props(s.resource(t, "SysdigRole"))
+	equalJSON(t, "trust", role["AssumeRolePolicyDocument"], `{"Version":"2012-10-17","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow",
+		"Principal":{"AWS":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"SysdigAwsAccountId"},":root"]]}},
+		"Condition":{"StringEquals":{"sts:ExternalId":{"Ref":"ExternalId"}}}}]}`)
+	equalJSON(t, "name", role["RoleName"], `{"Ref":"RoleName"}`)
+	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
+	equalJSON(t, "boundary", role["PermissionsBoundary"], `{"Fn::If":["HasPermissionsBoundary",{"Ref":"PermissionsBoundaryArn"},{"Ref":"AWS::NoValue"}]}`)
+	want := []interface{}{}
+	for _, a := range CloudWatchActions {
+		want = append(want, a.Action)
+	}
+	cw := props(s.resource(t, "SysdigCloudWatchPolicy"))
+	equalJSON(t, "sysdig_cloudwatch", cw["PolicyDocument"], `{"Version":"2012-10-17","Statement":[{"Sid":"SysdigMetricsAndDiscovery","Effect":"Allow","Resource":"*","Action":`+canon(want)+`}]}`)
+	equalJSON(t, "sysdig_s3 only with a bucket", s.resource(t, "SysdigS3Policy")["Condition"], `"UseCaptureBucket"`)
+	equalJSON(t, "sysdig_s3 bucket", props(s.resource(t, "SysdigS3Policy"))["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{})[0].(map[string]interface{})["Resource"],
+		`{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":s3:::",{"Ref":"CaptureBucketName"}]]}`)
+
+	prov := s.resource(t, "SysdigProvider")
+	equalJSON(t, "registration", props(prov), `{"ServiceToken":{"Ref":"RegistrarTopicArn"},"ServiceTimeout":"3600",
+		"SysdigApiUrl":{"Ref":"SysdigApiUrl"},"ApiTokenSecretId":{"Ref":"ApiTokenSecretArn"},"SkipTlsVerify":{"Ref":"SkipTlsVerify"},
+		"RoleArn":{"Fn::GetAtt":["SysdigRole","Arn"]},"Alias":{"Fn::Join":["",[{"Ref":"ProviderAliasPrefix"},{"Ref":"AWS::AccountId"}]]},
+		"Regions":{"Ref":"DiscoveryRegions"},"OnExisting":{"Ref":"OnExisting"},"DeregisterOnDelete":{"Ref":"DeregisterOnDelete"},"ProviderApi":{"Ref":"ProviderApi"}}`)
+	equalJSON(t, "registration waits for the role", prov["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+
+	params := s.section("Parameters")
+	for v, ok := range map[string]bool{"arn:aws:sns:us-east-1:111111111111:OrgTest-RegistrarTopic-AbC123": true, "arn:aws:lambda:us-east-1:111111111111:function:x": false} {
+		if regexp.MustCompile(params[ParamRegistrarTopicArn].(map[string]interface{})["AllowedPattern"].(string)).MatchString(v) != ok {
+			t.Errorf("RegistrarTopicArn pattern on %q: want %v", v, ok)
+		}
+	}
+	if _, ok := params[ParamExternalID].(map[string]interface{})["Default"]; ok {
+		t.Error("a member cannot read the external ID itself: it must be given")
+	}
+	text := canon(s.doc)
+	for _, forbidden := range []string{"AWS::Lambda::", "AWS::SecretsManager::", "ApiToken\"", "NoEcho"} {
+		if strings.Contains(text, forbidden) {
+			t.Errorf("the member template contains %s: members hold no Lambda and no token", forbidden)
+		}
+	}
+	for _, id := range []string{"no bucket", "bucket"} {
+		values := map[string]string{ParamRegistrarTopicArn: "arn:aws:sns:us-east-1:111111111111:t", ParamAPITokenSecretArn: "arn:aws:secretsmanager:us-east-1:111111111111:secret:s-AbCdEf", ParamExternalID: "abc"}
+		if id == "bucket" {
+			values[ParamCaptureBucketName] = "org-captures"
+		}
+		if bad := newEvaluator(t, s.doc, values).unresolved(t); len(bad) > 0 {
+			t.Errorf("%s: unresolved references %v", id, bad)
+		}
+	}
+}
+
+func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
+	s := publishedOrg(t)
+	if f := nagFindings(orgStack.Stack); len(f) > 0 {
+		t.Errorf("deployer: %d unsuppressed AwsSolutions findings:\n%s", len(f), strings.Join(f, "\n"))
+	}
+	publishedMember(t)
+	if f := nagFindings(memberStack.Stack); len(f) > 0 {
+		t.Errorf("member: %d unsuppressed AwsSolutions findings:\n%s", len(f), strings.Join(f, "\n"))
+	}
+	got := map[string]string{}
+	for id, r := range s.section("Resources") {
+		md, _ := r.(map[string]interface{})["Metadata"].(map[string]interface{})
+		nag, _ := md["cdk_nag"].(map[string]interface{})
+		rules, _ := nag["rules_to_suppress"].([]interface{})
+		for _, rule := range rules {
+			rm := rule.(map[string]interface{})
+			got[id] += rm["id"].(string)
+			if reason, _ := rm["reason"].(string); len(reason) < 60 {
+				t.Errorf("%s: suppression without a real reason: %s", id, canon(rule))
+			}
+		}
+	}
+	equalJSON(t, "the reviewed suppressions (docs/org.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
+		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
+}
+
+func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) {
+	tags := map[string]string{"team": "observability", "cost-center": "42"}
+	stack, s := synthOrg(t, "", false, tags)
+	if f := nagFindings(stack.Stack); len(f) > 0 {
+		t.Errorf("cdk deploy deployer: %d unsuppressed AwsSolutions findings:\n%s", len(f), strings.Join(f, "\n"))
+	}
+	code := canon(props(s.resource(t, "RegistrarFunction"))["Code"])
+	if !strings.Contains(code, "cdk-hnb659fds-assets") {
+		t.Errorf("cdk deploy mode reads the code from the bootstrap asset bucket, got %s", code)
+	}
+	equalJSON(t, "StackSet tags reach the member stacks", props(s.resource(t, "MemberStackSet"))["Tags"],
+		`[{"Key":"cost-center","Value":"42"},{"Key":"team","Value":"observability"}]`)
+	for id, r := range s.section("Resources") {
+		rm := r.(map[string]interface{})
+		switch rm["Type"] {
+		case "AWS::IAM::Role", "AWS::Lambda::Function", "AWS::Logs::LogGroup", "AWS::SecretsManager::Secret", "AWS::SNS::Topic":
+			if tags := canon(props(rm)["Tags"]); !strings.Contains(tags, `{"Key":"team","Value":"observability"}`) {
+				t.Errorf("%s lacks the tags: %s", id, tags)
+			}
+		}
+	}
+	if strings.Contains(props(s.resource(t, "MemberStackSet"))["TemplateBody"].(string), "aws:cdk") {
+		t.Error("the embedded member template carries CDK metadata in cdk deploy mode")
+	}
+}
+
+func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "org.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(doc)
+	s := publishedOrg(t)
+	for _, section := range []string{"Parameters", "Outputs"} {
+		for name := range s.section(section) {
+			if !strings.Contains(text, "`"+name+"`") {
+				t.Errorf("docs/org.md lacks the deployer's %s entry %s", section, name)
+			}
+		}
+	}
+	for name := range publishedMember(t).section("Parameters") {
+		if !strings.Contains(text, "`"+name+"`") {
+			t.Errorf("docs/org.md lacks the member parameter %s", name)
+		}
+	}
+	region := "us-east-1"
+	bucket := launch.RegionalBucket(launch.DefaultCodeBucketPrefix, region)
+	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultOrgTemplateKey), launch.DefaultOrgStackName,
+		map[string]string{launch.ParamCodeBucketPrefix: launch.DefaultCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
+	if !strings.Contains(text, "("+link+")") {
+		t.Errorf("docs/org.md's Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
+	}
+	for _, want := range []string{"AwsSolutions-SNS2", "AwsSolutions-SNS3", "AwsSolutions-SMG4", "AwsSolutions-IAM5", "3N/R",
+		"register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com", "cdk deploy SysdigAwsConnectOrg",
+		"## How long a rollout takes", MemberTemplatePath, OrgTemplatePath} {
+		if !strings.Contains(text, want) {
+			t.Errorf("docs/org.md does not mention %q", want)
+		}
+	}
+}

@@ -1,0 +1,270 @@
+// Package demo plays a stack's whole life locally, the way CloudFormation would, with the
+// real function binary, and checks every step's outcome: create (external ID, role ARN,
+// provider), update in place (alias and regions), update with replacement (a new role,
+// then the cleanup Delete of the old provider), delete. It is `make demo`.
+package demo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"sysdig-aws-connect/internal/cfnsim"
+	"sysdig-aws-connect/internal/localrun"
+	"sysdig-aws-connect/internal/sysdigemu"
+)
+
+// Config says what to run.
+type Config struct {
+	TemplatePath string
+	StackName    string
+	Out          io.Writer
+	Bootstrap    string // empty: build ./lambda
+	RIE          string // empty: .tools/bin/aws-lambda-rie
+}
+
+// Run plays the demo and returns an error if any step's outcome differs from the
+// expected one.
+func Run(ctx context.Context, cfg Config) error {
+	raw, err := os.ReadFile(cfg.TemplatePath)
+	if err != nil {
+		return fmt.Errorf("read the synthesized template (run make synth): %w", err)
+	}
+	tpl, err := cfnsim.ParseTemplate(raw)
+	if err != nil {
+		return err
+	}
+	timeout := functionTimeout(tpl)
+	p := printer{w: cfg.Out}
+	env, err := localrun.Start(ctx, localrun.Options{Bootstrap: cfg.Bootstrap, RIE: cfg.RIE, FunctionTimeout: timeout})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	custom := 0
+	for _, r := range tpl.Resources {
+		if strings.HasPrefix(r.Type, "Custom::") {
+			custom++
+		}
+	}
+	p.title("sysdig-aws-connect: a stack's life, locally")
+	p.kv("template", fmt.Sprintf("%s (%d resources, %d custom)", cfg.TemplatePath, len(tpl.Resources), custom))
+	p.kv("function", fmt.Sprintf("%s under aws-lambda-rie, timeout %s as the template sets it", env.Bootstrap, timeout))
+	p.kv("Sysdig API", env.SysdigURL+" (the project's emulator)")
+	p.kv("Secrets Manager", env.SecretsURL+" (AWS JSON 1.1; the function finds it through AWS_ENDPOINT_URL_SECRETS_MANAGER)")
+	p.kv("token secret", localrun.SecretName+" holds the emulator's token")
+	p.kv("account", localrun.AccountID+" in "+localrun.Region)
+
+	stack := env.NewStack(tpl, cfg.StackName, cfnsim.WithEventHook(p.event))
+	base := map[string]string{
+		"SysdigRegion":     "custom",
+		"SysdigCustomUrl":  env.SysdigURL,
+		"ApiTokenSecret":   localrun.SecretName,
+		"DiscoveryRegions": "us-east-1",
+		"ProviderAlias":    "demo",
+	}
+	roleARN := func(name string) string { return "arn:aws:iam::" + localrun.AccountID + ":role/" + name }
+
+	steps := []step{
+		{
+			title:  "create the stack (external ID → role ARN → provider)",
+			params: base,
+			run:    func(ctx context.Context, params map[string]string) error { return stack.Create(ctx, params) },
+			expect: func(s *state) error {
+				if err := s.providers(1); err != nil {
+					return err
+				}
+				if err := s.provider(0, roleARN("sysdig-role"), "demo", []string{"US_EAST_1"}); err != nil {
+					return err
+				}
+				return s.outputs(map[string]string{
+					"SysdigRoleArn":        roleARN("sysdig-role"),
+					"ExternalIdInUse":      sysdigemu.DefaultExternalID,
+					"SysdigProviderId":     s.held[0].ID,
+					"SysdigProviderStatus": "configured",
+				})
+			},
+		},
+		{
+			title:  "update in place (alias and regions)",
+			params: map[string]string{"ProviderAlias": "demo-renamed", "DiscoveryRegions": "us-east-1,eu-west-1"},
+			run:    stack.Update,
+			expect: func(s *state) error {
+				if err := s.providers(1); err != nil {
+					return err
+				}
+				if err := s.provider(0, roleARN("sysdig-role"), "demo-renamed", []string{"EU_WEST_1", "US_EAST_1"}); err != nil {
+					return err
+				}
+				if err := s.requests("SysdigProvider", "update:Update"); err != nil {
+					return err
+				}
+				return s.samePhysicalID("SysdigProvider")
+			},
+		},
+		{
+			title:  "update with replacement (a new role; CloudFormation then deletes the old provider)",
+			params: map[string]string{"RoleName": "sysdig-role-v2"},
+			run:    stack.Update,
+			expect: func(s *state) error {
+				if err := s.providers(1); err != nil {
+					return err
+				}
+				if err := s.provider(0, roleARN("sysdig-role-v2"), "demo-renamed", []string{"EU_WEST_1", "US_EAST_1"}); err != nil {
+					return err
+				}
+				return s.requests("SysdigProvider", "update:Update", "cleanup:Delete")
+			},
+		},
+		{
+			title: "delete the stack",
+			run:   func(ctx context.Context, _ map[string]string) error { return stack.Delete(ctx) },
+			expect: func(s *state) error {
+				if err := s.providers(0); err != nil {
+					return err
+				}
+				return s.requests("SysdigProvider", "delete:Delete")
+			},
+		},
+	}
+
+	var failures []string
+	start := time.Now()
+	for i, st := range steps {
+		p.step(i+1, len(steps), st.title, st.params)
+		before := len(stack.Events())
+		beforeID, _, _ := stack.Resource("SysdigProvider")
+		t0 := time.Now()
+		runErr := st.run(ctx, st.params)
+		elapsed := time.Since(t0)
+		s := &state{stack: stack, held: env.Sysdig.Providers(), events: stack.Events()[before:], beforeID: beforeID}
+		p.holds(s.held)
+		if outs, err := stack.Outputs(); err == nil && len(stack.Events()) > 0 && st.title != "delete the stack" {
+			p.outputs(outs)
+		}
+		err := runErr
+		if err == nil {
+			err = st.expect(s)
+		}
+		if err != nil {
+			p.fail(err, elapsed)
+			p.logTail(env.Logs(), 25)
+			failures = append(failures, fmt.Sprintf("step %d (%s): %v", i+1, st.title, err))
+			break
+		}
+		p.ok(elapsed)
+	}
+	if leaks := leakedSecrets(env); leaks != "" {
+		failures = append(failures, leaks)
+		p.line("✘ " + leaks)
+	}
+	if len(failures) > 0 {
+		return fmt.Errorf("demo failed: %s", strings.Join(failures, "; "))
+	}
+	p.line("")
+	p.line(fmt.Sprintf("All %d steps behaved as CloudFormation and Sysdig should, in %s. The function's %d log lines hold neither the token nor a ResponseURL signature.",
+		len(steps), time.Since(start).Round(time.Millisecond), len(env.Logs())))
+	return nil
+}
+
+type step struct {
+	title  string
+	params map[string]string
+	run    func(context.Context, map[string]string) error
+	expect func(*state) error
+}
+
+// state is what a step left behind.
+type state struct {
+	stack    *cfnsim.Stack
+	held     []sysdigemu.StoredProvider
+	events   []cfnsim.Event
+	beforeID string
+}
+
+func (s *state) providers(n int) error {
+	if len(s.held) != n {
+		return fmt.Errorf("Sysdig holds %d providers, want %d", len(s.held), n)
+	}
+	return nil
+}
+
+func (s *state) provider(i int, role, alias string, regions []string) error {
+	p := s.held[i]
+	got := slices.Clone(p.Regions)
+	sort.Strings(got)
+	if p.RoleARN != role || p.Alias != alias || !slices.Equal(got, regions) {
+		return fmt.Errorf("Sysdig holds role %s alias %q regions %v, want %s %q %v", p.RoleARN, p.Alias, got, role, alias, regions)
+	}
+	return nil
+}
+
+// requests checks the sequence of phase:RequestType sent to one custom resource.
+func (s *state) requests(logicalID string, want ...string) error {
+	var got []string
+	for _, e := range s.events {
+		if e.LogicalID == logicalID {
+			if e.Status != "SUCCESS" {
+				return fmt.Errorf("%s %s answered %s: %s", e.RequestType, logicalID, e.Status, e.Reason)
+			}
+			got = append(got, e.Phase+":"+e.RequestType)
+		}
+	}
+	if !slices.Equal(got, want) {
+		return fmt.Errorf("%s received %v, want %v", logicalID, got, want)
+	}
+	return nil
+}
+
+func (s *state) samePhysicalID(logicalID string) error {
+	now, _, _ := s.stack.Resource(logicalID)
+	if now != s.beforeID {
+		return fmt.Errorf("%s changed physical id (%s → %s): an in-place update must keep it", logicalID, s.beforeID, now)
+	}
+	return nil
+}
+
+func (s *state) outputs(want map[string]string) error {
+	got, err := s.stack.Outputs()
+	if err != nil {
+		return err
+	}
+	for k, v := range want {
+		if got[k] != v {
+			return fmt.Errorf("output %s = %q, want %q", k, got[k], v)
+		}
+	}
+	return nil
+}
+
+// leakedSecrets scans the function's logs for the token and for ResponseURL signatures.
+func leakedSecrets(env *localrun.Env) string {
+	for _, line := range env.Logs() {
+		if strings.Contains(line, env.Token) {
+			return "a function log line holds the Sysdig token"
+		}
+		if strings.Contains(line, "X-Amz-Signature=") {
+			return "a function log line holds a ResponseURL signature"
+		}
+	}
+	return ""
+}
+
+func functionTimeout(t *cfnsim.Template) time.Duration {
+	for _, r := range t.Resources {
+		if r.Type != "AWS::Lambda::Function" {
+			continue
+		}
+		var secs int
+		if _, err := fmt.Sscan(fmt.Sprint(r.Properties["Timeout"]), &secs); err == nil && secs > 0 {
+			return time.Duration(secs) * time.Second
+		}
+	}
+	return 300 * time.Second
+}

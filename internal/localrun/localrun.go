@@ -1,0 +1,180 @@
+// Package localrun assembles the whole product on one machine: the Sysdig emulator, a
+// Secrets Manager that speaks the AWS protocol, a stand-in for CloudFormation's presigned
+// ResponseURLs, and the real bootstrap running under AWS's Lambda Runtime Interface
+// Emulator, reaching the fakes the standard way (AWS_ENDPOINT_URL_SECRETS_MANAGER and the
+// custom resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
+package localrun
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"sysdig-aws-connect/internal/cfnsim"
+	"sysdig-aws-connect/internal/lambdarun"
+	"sysdig-aws-connect/internal/localaws"
+	"sysdig-aws-connect/internal/sysdigemu"
+)
+
+// Account and region of the local "AWS account".
+const (
+	AccountID  = "123456789012"
+	Region     = "us-east-1"
+	SecretName = "sysdig/api-token"
+)
+
+// Options configures a local run.
+type Options struct {
+	// Bootstrap is the function binary; empty builds ./lambda into BuildDir.
+	Bootstrap string
+	BuildDir  string
+	// RIE is the runtime emulator; empty finds it as lambdarun.RIEPath does.
+	RIE string
+	// FunctionTimeout is AWS_LAMBDA_FUNCTION_TIMEOUT (use the template's Timeout).
+	FunctionTimeout time.Duration
+	// Concurrency is the number of execution environments (reserved concurrency).
+	Concurrency int
+	// Token is the Sysdig API token the emulator accepts and the secret holds.
+	Token string
+	// Sysdig are extra emulator options (rate limit, error shape, …).
+	Sysdig []sysdigemu.Option
+	// FunctionEnv is added to the function's environment.
+	FunctionEnv map[string]string
+	// LogWriter receives the function's log lines as they come.
+	LogWriter io.Writer
+}
+
+// Env is a running local world.
+type Env struct {
+	Sysdig     *sysdigemu.Server
+	SysdigURL  string
+	Secrets    *localaws.SecretsManager
+	SecretsURL string
+	SecretARN  string
+	Catcher    *localaws.ResponseCatcher
+	Function   *lambdarun.Pool
+	Bootstrap  string
+	Token      string
+	closers    []func()
+}
+
+// Start brings the local world up; Close takes it down.
+func Start(ctx context.Context, opts Options) (env *Env, err error) {
+	if opts.Token == "" {
+		opts.Token = sysdigemu.DefaultToken
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 1
+	}
+	if opts.FunctionTimeout == 0 {
+		opts.FunctionTimeout = 300 * time.Second
+	}
+	e := &Env{Token: opts.Token}
+	defer func() {
+		if err != nil {
+			e.Close()
+		}
+	}()
+	root, err := lambdarun.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	if opts.RIE == "" {
+		if opts.RIE, err = lambdarun.RIEPath(root); err != nil {
+			return nil, err
+		}
+	}
+	e.Bootstrap = opts.Bootstrap
+	if e.Bootstrap == "" {
+		dir := opts.BuildDir
+		if dir == "" {
+			dir = filepath.Join(root, "dist", "local")
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
+		if e.Bootstrap, err = lambdarun.BuildBootstrap(ctx, root, dir); err != nil {
+			return nil, fmt.Errorf("build the bootstrap: %w", err)
+		}
+	}
+
+	e.Sysdig = sysdigemu.New(append([]sysdigemu.Option{sysdigemu.WithToken(opts.Token)}, opts.Sysdig...)...)
+	var stop func()
+	e.SysdigURL, stop = e.Sysdig.Start()
+	e.closers = append(e.closers, stop)
+
+	e.Secrets = localaws.NewSecretsManager(Region, AccountID)
+	e.SecretARN = e.Secrets.PutSecret(SecretName, opts.Token)
+	e.SecretsURL, stop = e.Secrets.Start()
+	e.closers = append(e.closers, stop)
+
+	e.Catcher = localaws.NewResponseCatcher()
+	_, stop = e.Catcher.Start()
+	e.closers = append(e.closers, stop)
+
+	fnEnv := map[string]string{
+		"AWS_ENDPOINT_URL_SECRETS_MANAGER": e.SecretsURL,
+		"AWS_LAMBDA_FUNCTION_NAME":         "SysdigAwsConnect-ConnectorFunction",
+	}
+	for k, v := range opts.FunctionEnv {
+		fnEnv[k] = v
+	}
+	e.Function, err = lambdarun.StartPool(ctx, lambdarun.Config{
+		RIE: opts.RIE, Bootstrap: e.Bootstrap, Env: fnEnv, Timeout: opts.FunctionTimeout, LogWriter: opts.LogWriter,
+	}, opts.Concurrency)
+	if err != nil {
+		return nil, fmt.Errorf("start the function under the runtime emulator: %w", err)
+	}
+	return e, nil
+}
+
+// Close stops everything Start started.
+func (e *Env) Close() {
+	if e.Function != nil {
+		_ = e.Function.Close()
+	}
+	for i := len(e.closers) - 1; i >= 0; i-- {
+		e.closers[i]()
+	}
+	e.closers = nil
+}
+
+// Logs are the function's log lines so far.
+func (e *Env) Logs() []string { return e.Function.Logs() }
+
+// Invoker delivers payloads to the function as CloudFormation (or SNS) would.
+func (e *Env) Invoker() cfnsim.Invoker { return invoker{e.Function} }
+
+// Responder hands out ResponseURLs and reads the answers, for cfnsim.
+func (e *Env) Responder() cfnsim.Responder { return responder{e.Catcher} }
+
+type invoker struct{ pool *lambdarun.Pool }
+
+func (i invoker) Invoke(ctx context.Context, payload []byte) error {
+	_, err := i.pool.Invoke(ctx, payload)
+	return err
+}
+
+type responder struct{ c *localaws.ResponseCatcher }
+
+func (r responder) NewURL(requestID string) string { return r.c.NewURL(requestID) }
+
+func (r responder) Wait(ctx context.Context, requestID string) (cfnsim.Answer, error) {
+	resp, err := r.c.Wait(ctx, requestID)
+	var invalid *localaws.InvalidResponseError
+	if errors.As(err, &invalid) {
+		return cfnsim.Answer{}, fmt.Errorf("CloudFormation would reject the answer: %w", err)
+	}
+	return cfnsim.Answer(resp), err
+}
+
+// NewStack prepares a simulated stack of template t in the local account, wired to the
+// function.
+func (e *Env) NewStack(t *cfnsim.Template, name string, opts ...cfnsim.Option) *cfnsim.Stack {
+	base := []cfnsim.Option{cfnsim.WithSSMParameter("/cdk-bootstrap/hnb659fds/version", "21")}
+	return cfnsim.New(t, cfnsim.Pseudo{AccountID: AccountID, Region: Region, StackName: name}, e.Invoker(), e.Responder(), append(base, opts...)...)
+}
