@@ -28,7 +28,9 @@ const (
 	defaultRetryInitial   = 500 * time.Millisecond
 	defaultRetryMax       = 20 * time.Second
 	defaultMaxAttempts    = 8
-	defaultUserAgent      = "sysdig-aws-connect"
+	// maxThrottledAttempts bounds the retries that Retry-After answers ask for.
+	maxThrottledAttempts = 100
+	defaultUserAgent     = "sysdig-aws-connect"
 )
 
 // Client talks to one Sysdig Monitor API endpoint with one API token.
@@ -303,6 +305,11 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 		lastAmbiguous bool
 		everAmbiguous bool
 		permanent     bool
+		// Answers that say when to come back (429/503 with Retry-After) are throttling,
+		// not failure: they do not use up maxAttempts, only their own larger budget, so a
+		// rate limit slows a rollout without failing it. The deadline bounds both.
+		throttled int
+		exhausted bool
 	)
 	op := func() (response, error) {
 		if attempts > 0 && lastAmbiguous && r.beforeRetry != nil {
@@ -354,7 +361,8 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 						apiErr, attemptsText(attempts), apiErr.RetryAfter, time.Until(dl).Round(time.Millisecond), context.DeadlineExceeded)
 					return response{}, backoff.Permanent(lastErr)
 				}
-				if attempts < c.maxAttempts {
+				throttled++
+				if throttled <= maxThrottledAttempts {
 					bo.skipCheck = true
 					c.logger.Warn("sysdig: retrying", "method", r.method, "path", r.path, "status", apiErr.StatusCode, "attempt", attempts, "wait", apiErr.RetryAfter, "reason", "Retry-After")
 				}
@@ -363,6 +371,10 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 				permanent = true
 				return response{}, backoff.Permanent(err)
 			}
+		}
+		if attempts-throttled >= c.maxAttempts {
+			exhausted = true
+			return response{}, backoff.Permanent(err)
 		}
 		return response{}, err
 	}
@@ -380,7 +392,7 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 	}
 	resp, err := backoff.Retry(ctx, op,
 		backoff.WithBackOff(bo),
-		backoff.WithMaxTries(uint(c.maxAttempts)),
+		backoff.WithMaxTries(uint(c.maxAttempts+maxThrottledAttempts)),
 		backoff.WithMaxElapsedTime(0),
 		backoff.WithNotify(notify))
 	if err == nil {
@@ -390,6 +402,8 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 		lastErr = err
 	}
 	switch {
+	case exhausted:
+		return response{}, fmt.Errorf("%w (gave up after %s)", lastErr, attemptsText(attempts))
 	case permanent:
 		return response{}, lastErr
 	case ctx.Err() != nil:

@@ -504,6 +504,22 @@ func TestRetryAfterHonoured(t *testing.T) {
 	}
 }
 
+// A rate limit slows the client down but does not use up its attempts: with one attempt
+// allowed, two 429s with Retry-After still end in success; two 500s do not.
+func TestThrottlingDoesNotUseUpAttempts(t *testing.T) {
+	emu, url := startEmu(t)
+	emu.Inject(sysdigemu.Fault{Statuses: []int{429, 429}, RetryAfter: time.Second})
+	c, _ := newClient(t, url, sysdig.WithRetry(time.Millisecond, time.Millisecond, 1))
+	if _, err := c.ListProviders(ctxTimeout(t, 30*time.Second), sysdig.V1); err != nil {
+		t.Fatalf("throttled list: %v", err)
+	}
+	emu.Inject(sysdigemu.Fault{Statuses: []int{500, 500}})
+	_, err := c.ListProviders(ctxTimeout(t, 30*time.Second), sysdig.V1)
+	if err == nil || !strings.Contains(err.Error(), "gave up after 1 attempt") {
+		t.Fatalf("err = %v, want the one attempt used up", err)
+	}
+}
+
 func TestRetryAfterBeyondDeadline(t *testing.T) {
 	emu, url := startEmu(t)
 	emu.Inject(sysdigemu.Fault{Statuses: []int{429}, RetryAfter: time.Hour})
