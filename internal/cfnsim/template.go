@@ -347,7 +347,12 @@ func (s *scope) intrinsic(fn string, arg any) (any, error) {
 		}
 		v, ok := attrs[attr]
 		if !ok {
-			return nil, fmt.Errorf("Fn::GetAtt %s.%s: no such attribute", logical, attr)
+			if r := s.t.Resources[logical]; !isCustom(r.Type) {
+				// A simulated resource has every attribute its type documents; the ones
+				// no provisioner sets read as a placeholder that names them.
+				return s.physical[logical] + "." + attr, nil
+			}
+			return nil, fmt.Errorf("Fn::GetAtt %s.%s: no such attribute in the custom resource's Data", logical, attr)
 		}
 		return v, nil
 	case "Fn::If":
