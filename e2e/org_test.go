@@ -205,4 +205,3 @@ func count(reqs []sysdigemu.RequestRecord, status int) int {
 	}
 	return n
 }
-
