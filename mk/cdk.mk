@@ -8,7 +8,7 @@
 #   make package                    build the reproducible dist/function.zip and print its sha256
 #   make publish BUCKET_PREFIX=... REGIONS='us-east-1 eu-west-1' CODE_KEY=...
 #                                   upload zip + template to <BUCKET_PREFIX>-<region>, print Launch Stack URLs
-#   make publish-org ...            the same for the Organizations deployer (docs/org.md)
+#   make publish-org ...            the same for the Organizations deployer (see the README)
 
 # The root Makefile puts the pinned Node 22 and CDK CLI (make tools) first on PATH: the
 # jsii runtime inside every CDK Go program starts `node` by name when the program starts.

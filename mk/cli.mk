@@ -1,4 +1,4 @@
-# The operator CLI, sysdig-connect (docs/cli.md), for this machine.
+# The operator CLI, sysdig-connect (see the README), for this machine.
 
 .PHONY: cli
 cli: ## build the operator CLI into dist/sysdig-connect

@@ -448,7 +448,7 @@ func TestAwsSolutionsHasNoUnsuppressedFindings(t *testing.T) {
 		}
 	}
 	if n != 4 {
-		t.Errorf("%d suppressions; the four reviewed ones are IAM5 x2, S1, SMG4 (update docs/cdk.md when this changes)", n)
+		t.Errorf("%d suppressions; the four reviewed ones are IAM5 x2, S1, SMG4 (update README.md when this changes)", n)
 	}
 }
 
@@ -520,21 +520,21 @@ func TestPublishedTemplateIsCurrent(t *testing.T) {
 }
 
 func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "cdk.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	text := string(doc)
 	for _, a := range CloudWatchActions {
 		if !strings.Contains(text, "`"+a.Action+"`") {
-			t.Errorf("docs/cdk.md lacks the action %s", a.Action)
+			t.Errorf("README.md lacks the action %s", a.Action)
 		}
 	}
 	s := publishedStack(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
 			if !strings.Contains(text, "`"+name+"`") {
-				t.Errorf("docs/cdk.md lacks the %s entry %s", section, name)
+				t.Errorf("README.md lacks the %s entry %s", section, name)
 			}
 		}
 	}
@@ -543,11 +543,11 @@ func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultTemplateKey), launch.DefaultStackName,
 		map[string]string{launch.ParamCodeBucketPrefix: launch.DefaultCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("docs/cdk.md's Launch Stack link is not what make publish prints for the defaults:\n%s", link)
+		t.Errorf("README.md's Launch Stack link is not what make publish prints for the defaults:\n%s", link)
 	}
 	for _, id := range []string{"AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SMG4"} {
 		if !strings.Contains(text, id) {
-			t.Errorf("docs/cdk.md does not explain the %s suppression", id)
+			t.Errorf("README.md does not explain the %s suppression", id)
 		}
 	}
 }

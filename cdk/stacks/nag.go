@@ -8,7 +8,7 @@ import (
 )
 
 // Reasons for the AwsSolutions findings we accept. The constructs record them on
-// their own resources (so a reused construct carries them); docs/cdk.md lists them.
+// their own resources (so a reused construct carries them); the README lists them.
 const (
 	reasonCloudWatchWildcard = "sysdig_cloudwatch lists exact read-only actions (no service:*). Sysdig discovers and reads metrics of every resource in the account, " +
 		"and most of these List/Describe/GetMetric* actions support no resource-level permissions, so Resource must be *."

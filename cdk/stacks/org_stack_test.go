@@ -462,7 +462,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 			}
 		}
 	}
-	equalJSON(t, "the reviewed suppressions (docs/org.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
+	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
 }
 
@@ -493,7 +493,7 @@ func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) 
 }
 
 func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "org.md"))
+	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -502,13 +502,13 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
 			if !strings.Contains(text, "`"+name+"`") {
-				t.Errorf("docs/org.md lacks the deployer's %s entry %s", section, name)
+				t.Errorf("README.md lacks the deployer's %s entry %s", section, name)
 			}
 		}
 	}
 	for name := range publishedMember(t).section("Parameters") {
 		if !strings.Contains(text, "`"+name+"`") {
-			t.Errorf("docs/org.md lacks the member parameter %s", name)
+			t.Errorf("README.md lacks the member parameter %s", name)
 		}
 	}
 	region := "us-east-1"
@@ -516,13 +516,13 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultOrgTemplateKey), launch.DefaultOrgStackName,
 		map[string]string{launch.ParamCodeBucketPrefix: launch.DefaultCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("docs/org.md's Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
+		t.Errorf("README.md's Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
 	}
 	for _, want := range []string{"AwsSolutions-SNS2", "AwsSolutions-SNS3", "AwsSolutions-SMG4", "AwsSolutions-IAM5", "3N/R",
 		"register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com", "cdk deploy SysdigAwsConnectOrg",
 		"## How long a rollout takes", MemberTemplatePath, OrgTemplatePath} {
 		if !strings.Contains(text, want) {
-			t.Errorf("docs/org.md does not mention %q", want)
+			t.Errorf("README.md does not mention %q", want)
 		}
 	}
 }
