@@ -10,7 +10,6 @@ GO        ?= go
 TOOLS     := $(CURDIR)/.tools
 DIST      := $(CURDIR)/dist
 export PATH := $(CURDIR)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
-export GOFLAGS ?= -mod=mod
 
 # The deployable function: linux/arm64, static, no RPC shim (provided.al2023 uses the
 # Runtime API directly), reproducible paths, stripped.
