@@ -1,19 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
 
 // These tests drive the function exactly as main builds it: the AWS SDK configured from the
@@ -28,23 +27,6 @@ const (
 	token      = "0f6c1f9e-2b7a-4c55-9d1e-7a4b6d3c2e10"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type world struct {
 	t       *testing.T
 	sysdig  *sysdigemu.Server
@@ -52,13 +34,13 @@ type world struct {
 	secrets *localaws.SecretsManager
 	catcher *localaws.ResponseCatcher
 	fn      *customresource.Function
-	logs    *syncBuffer
+	logs    *testutil.SyncBuffer
 	seq     int
 }
 
 func newWorld(t *testing.T) *world {
 	t.Helper()
-	w := &world{t: t, logs: &syncBuffer{}}
+	w := &world{t: t, logs: &testutil.SyncBuffer{}}
 	w.sysdig = sysdigemu.New(sysdigemu.WithToken(token))
 	var stop func()
 	w.sysURL, stop = w.sysdig.Start()

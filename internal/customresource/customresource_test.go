@@ -16,6 +16,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-lambda-go/cfn"
+
+	"sysdig-aws-connect/internal/testutil"
 )
 
 // catcher stands in for the presigned ResponseURL: it records every PUT and can fail the
@@ -254,24 +256,6 @@ func TestSenderConnectionRefusedDoesNotLeakURL(t *testing.T) {
 	}
 }
 
-// logBuffer is a concurrency-safe sink for the JSON logs.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 func newFunction(h Handler, logs io.Writer, opts ...Option) *Function {
 	logger := slog.New(slog.NewJSONHandler(logs, nil))
 	base := []Option{
@@ -353,7 +337,7 @@ func TestInvokeAnswersExactlyOnce(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newCatcher(t, tc.failures...)
-			logs := &logBuffer{}
+			logs := &testutil.SyncBuffer{}
 			f := newFunction(tc.handler, logs)
 			f.grace = 10 * time.Millisecond
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -394,7 +378,7 @@ func TestInvokeAnswersExactlyOnce(t *testing.T) {
 
 func TestInvokeSNSWrapped(t *testing.T) {
 	c := newCatcher(t)
-	logs := &logBuffer{}
+	logs := &testutil.SyncBuffer{}
 	var seen Request
 	f := newFunction(HandlerFunc(func(ctx context.Context, req Request) (Result, error) {
 		seen = req
@@ -412,7 +396,7 @@ func TestInvokeSNSWrapped(t *testing.T) {
 }
 
 func TestInvokeUnanswerableAndMalformed(t *testing.T) {
-	logs := &logBuffer{}
+	logs := &testutil.SyncBuffer{}
 	called := false
 	f := newFunction(HandlerFunc(func(ctx context.Context, req Request) (Result, error) {
 		called = true

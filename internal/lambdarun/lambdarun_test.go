@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"sysdig-aws-connect/internal/testutil"
 )
 
 // Set by TestMain: the emulator and the echofn test function built like the real one.
@@ -224,26 +226,9 @@ func TestTimeout(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLogs(t *testing.T) {
 	ctx := testCtx(t, time.Minute)
-	var w syncBuffer
+	var w testutil.SyncBuffer
 	f := startEcho(t, Config{LogWriter: &w})
 	const id = "0d6b3c7e-1111-4222-8333-444455556666"
 	body, err := f.InvokeWithID(ctx, id, []byte(`{"echo":1}`))

@@ -10,7 +10,6 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
 
 const (
@@ -52,24 +52,7 @@ type env struct {
 	url    string
 	tokens *tokens
 	reg    *Registrar
-	logs   *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs   *testutil.SyncBuffer
 }
 
 // newEnv starts the Sysdig emulator (optionally behind middleware) and a Registrar that
@@ -83,7 +66,7 @@ func newEnv(t *testing.T, middleware func(http.Handler) http.Handler, opts ...sy
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() { emu.Close(); srv.Close() })
-	e := &env{t: t, emu: emu, url: srv.URL, tokens: &tokens{values: map[string]string{secretID: sysdigemu.DefaultToken}}, logs: &syncBuffer{}}
+	e := &env{t: t, emu: emu, url: srv.URL, tokens: &tokens{values: map[string]string{secretID: sysdigemu.DefaultToken}}, logs: &testutil.SyncBuffer{}}
 	logger := slog.New(slog.NewJSONHandler(e.logs, nil))
 	e.reg = New(e.tokens, WithLogger(logger), WithRolePropagationWait(2*time.Second, 5*time.Millisecond),
 		WithSysdigFactory(func(baseURL, token string, skip bool) (Sysdig, error) {

@@ -1,7 +1,6 @@
 package sysdig_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
 
 const (
@@ -26,24 +26,6 @@ const (
 	roleA = "arn:aws:iam::123456789012:role/sysdig-a"
 	roleB = "arn:aws:iam::123456789012:role/path/sysdig-b"
 )
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // fastRetry keeps backoff waits tiny so tests run fast; no assertion
 // depends on time.
@@ -59,9 +41,9 @@ func startEmu(t *testing.T, opts ...sysdigemu.Option) (*sysdigemu.Server, string
 	return emu, url
 }
 
-func newClient(t *testing.T, url string, opts ...sysdig.Option) (*sysdig.Client, *syncBuffer) {
+func newClient(t *testing.T, url string, opts ...sysdig.Option) (*sysdig.Client, *testutil.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := sysdig.New(url, token, append([]sysdig.Option{fastRetry(4), sysdig.WithLogger(logger)}, opts...)...)
 	if err != nil {
