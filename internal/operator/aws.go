@@ -150,24 +150,3 @@ func (a *app) roleARN(explicit string, rf roleFlags) (arn, source string, err er
 	}
 	return arn, "the caller's account " + id.Account, nil
 }
-
-// sameRole reports whether a provider's role (a full ARN, or a bare name the
-// v2 API may keep) is the role ARN want: IAM role names are unique per account
-// whatever their path and case, so account and name decide.
-func sameRole(have, want string) bool {
-	if have == "" {
-		return false
-	}
-	if strings.EqualFold(have, want) {
-		return true
-	}
-	_, wantAcct, wantName, err := sysdig.ParseRoleARN(want)
-	if err != nil {
-		return false
-	}
-	_, haveAcct, haveName, err := sysdig.ParseRoleARN(have)
-	if err != nil {
-		return !strings.Contains(have, ":") && strings.EqualFold(have, wantName)
-	}
-	return haveAcct == wantAcct && strings.EqualFold(haveName, wantName)
-}

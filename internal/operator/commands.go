@@ -276,7 +276,7 @@ func (c *deregisterCmd) Run(a *app) error {
 		if err != nil {
 			return fmt.Errorf("read provider %s to check its role: %w", id, err)
 		}
-		if !sameRole(p.RoleARN, c.RoleARN) {
+		if !sysdig.SameRole(p.RoleARN, c.RoleARN) {
 			return &hintError{err: fmt.Errorf("refused: provider %s holds role %s, not %s; nothing was removed", id, orDash(p.RoleARN, 300), c.RoleARN),
 				hint: "check the id with: " + Name + " providers list"}
 		}

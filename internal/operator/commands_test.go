@@ -413,24 +413,6 @@ func TestStatusLooksBad(t *testing.T) {
 	}
 }
 
-func TestSameRole(t *testing.T) {
-	for _, c := range []struct {
-		have, want string
-		same       bool
-	}{
-		{otherRole, otherRole, true},
-		{"arn:aws:iam::123456789012:role/path/Other-Role", otherRole, true},
-		{"other-role", otherRole, true},
-		{"sysdig-role", otherRole, false},
-		{"arn:aws:iam::210987654321:role/other-role", otherRole, false},
-		{"", otherRole, false},
-	} {
-		if got := sameRole(c.have, c.want); got != c.same {
-			t.Errorf("sameRole(%q, %q) = %v, want %v", c.have, c.want, got, c.same)
-		}
-	}
-}
-
 func TestUsage(t *testing.T) {
 	runCases(t, []tc{
 		{name: "help", args: []string{"--help"}, raw: true,

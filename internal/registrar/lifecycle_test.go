@@ -602,3 +602,21 @@ func TestLogsNeverHoldTheToken(t *testing.T) {
 		t.Fatal("logs hold the token")
 	}
 }
+
+// The v2 API keeps only the bare role name, so a role with a path comes back without it:
+// the same role all the same, and Delete must remove it.
+func TestRoleWithPathOnBothAPIs(t *testing.T) {
+	for _, api := range []string{"v1", "v2"} {
+		t.Run(api, func(t *testing.T) {
+			e := newEnv(t, nil)
+			props := e.props(PropRoleARN, "arn:aws:iam::"+account+":role/team/sysdig/sysdig-role", PropProviderAPI, api)
+			created := e.mustCreate(props)
+			if _, err := e.delete(created.PhysicalResourceID, props); err != nil {
+				t.Fatal(err)
+			}
+			if ps := e.providers(); len(ps) != 0 {
+				t.Fatalf("Sysdig still holds %+v", ps)
+			}
+		})
+	}
+}

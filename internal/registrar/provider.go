@@ -318,7 +318,7 @@ func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Reque
 	if err != nil {
 		return done, fmt.Errorf("read provider %s before removing it: %w", ref.ID, err)
 	}
-	if p.RoleARN != "" && !strings.EqualFold(p.RoleARN, ref.RoleARN) {
+	if p.RoleARN != "" && !sysdig.SameRole(p.RoleARN, ref.RoleARN) {
 		r.logger.Warn("provider id now holds another role; leaving it alone",
 			slog.String("provider_id", ref.ID), slog.String("expected_role", ref.RoleARN), slog.String("found_role", p.RoleARN))
 		return done, nil

@@ -429,3 +429,22 @@ func BenchmarkParseErrorBody(b *testing.B) {
 		ParseErrorBody(body)
 	}
 }
+
+func TestSameRole(t *testing.T) {
+	const role = "arn:aws:iam::123456789012:role/other-role"
+	for _, c := range []struct {
+		a, b string
+		same bool
+	}{
+		{role, role, true},
+		{"arn:aws:iam::123456789012:role/path/Other-Role", role, true},
+		{"arn:aws:iam::123456789012:role/sysdig-role", role, false},
+		{"arn:aws:iam::210987654321:role/other-role", role, false},
+		{"", "", false},
+		{"other-role", role, false},
+	} {
+		if got := SameRole(c.a, c.b); got != c.same {
+			t.Errorf("SameRole(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
+		}
+	}
+}

@@ -80,10 +80,10 @@ func ParseRoleARN(arn string) (partition, accountID, roleName string, err error)
 	return m[1], m[2], m[4], nil
 }
 
-// sameRole reports whether two role ARNs name the same role. IAM role names
+// SameRole reports whether two role ARNs name the same role. IAM role names
 // are unique per account regardless of path and case, and the v2 API loses the
 // path (it stores the bare name), so account id and name decide.
-func sameRole(a, b string) bool {
+func SameRole(a, b string) bool {
 	if strings.EqualFold(a, b) {
 		return a != ""
 	}
@@ -422,7 +422,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		// although its example is a single provider; accept a list too.
 		if list, lerr := DecodeProviderList(v, resp.body); lerr == nil {
 			for _, lp := range list {
-				if sameRole(lp.RoleARN, spec.RoleARN) {
+				if SameRole(lp.RoleARN, spec.RoleARN) {
 					return lp, nil
 				}
 			}
@@ -477,7 +477,7 @@ func (c *Client) FindProviderByRole(ctx context.Context, v APIVersion, roleARN s
 		return Provider{}, false, err
 	}
 	for _, p := range list {
-		if sameRole(p.RoleARN, roleARN) {
+		if SameRole(p.RoleARN, roleARN) {
 			return p, true, nil
 		}
 	}
