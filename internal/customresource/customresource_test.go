@@ -124,6 +124,7 @@ func TestDecode(t *testing.T) {
 		{name: "json array", payload: []byte("[1]"), wantErr: "not a JSON object"},
 		{name: "no response url", payload: []byte(`{"RequestType":"Create"}`), wantErr: "missing ResponseURL"},
 		{name: "relative response url", payload: []byte(`{"ResponseURL":"/x"}`), wantErr: "absolute"},
+		{name: "plain http response url", payload: []byte(`{"ResponseURL":"http://attacker.example/x"}`), wantErr: "must be https"},
 		{name: "bad request type", payload: []byte(`{"RequestType":"Destroy","ResponseURL":"https://h/x","RequestId":"r","StackId":"s","LogicalResourceId":"l","ResourceType":"t"}`), wantErr: "Destroy", answerable: true},
 		{name: "delete without physical id", payload: []byte(`{"RequestType":"Delete","ResponseURL":"https://h/x","RequestId":"r","StackId":"s","LogicalResourceId":"l","ResourceType":"t"}`), wantErr: "without PhysicalResourceId", answerable: true},
 		{name: "missing fields", payload: []byte(`{"RequestType":"Create","ResponseURL":"https://h/x"}`), wantErr: "missing RequestId, StackId, LogicalResourceId, ResourceType", answerable: true},
@@ -292,7 +293,7 @@ func TestInvokeAnswersExactlyOnce(t *testing.T) {
 			handler: func(ctx context.Context, req Request) (Result, error) {
 				return Result{}, errors.New("property RoleArn: required")
 			},
-			wantStatus: cfn.StatusFailed, wantID: "11111111-2222-3333-4444-555555555555", wantReason: "property RoleArn: required (log stream",
+			wantStatus: cfn.StatusFailed, wantID: "11111111-2222-3333-4444-555555555555", wantReason: "[log stream 2026/11/26/[$LATEST]abc] property RoleArn: required",
 		},
 		{
 			name: "error on update keeps the id", typ: cfn.RequestUpdate,
@@ -339,7 +340,6 @@ func TestInvokeAnswersExactlyOnce(t *testing.T) {
 			c := newCatcher(t, tc.failures...)
 			logs := &testutil.SyncBuffer{}
 			f := newFunction(tc.handler, logs)
-			f.grace = 10 * time.Millisecond
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
 			if err := f.Invoke(ctx, request(c.url(), tc.typ)); err != nil {
@@ -368,6 +368,9 @@ func TestInvokeAnswersExactlyOnce(t *testing.T) {
 			}
 			if strings.Contains(logs.String(), "topsecretsignature") {
 				t.Fatal("logs hold the ResponseURL's signature")
+			}
+			if len(tc.failures) > 0 && strings.Count(logs.String(), "response not accepted; retrying") != len(tc.failures) {
+				t.Fatalf("the failed PUTs were not logged:\n%s", logs.String())
 			}
 			if !strings.Contains(logs.String(), `"msg":"response sent"`) {
 				t.Fatalf("no 'response sent' log line:\n%s", logs.String())

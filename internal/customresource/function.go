@@ -40,6 +40,21 @@ type progressKey struct{}
 type progress struct {
 	mu         sync.Mutex
 	physicalID string
+	// cleanupBy is how long the handler may go on after its work deadline to undo or
+	// look up what it did: the first half of the margin. The second half is the answer's.
+	cleanupBy time.Time
+}
+
+// CleanupContext returns a context for undoing or checking work after the handler's own
+// context ended (a registration whose answer was lost, a replacement to remove). It is not
+// cancelled with the work, and it ends in time for the answer to get out; the wrapper
+// waits for the handler until then.
+func CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	detached := context.WithoutCancel(ctx)
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok && !p.cleanupBy.IsZero() {
+		return context.WithDeadline(detached, p.cleanupBy)
+	}
+	return context.WithTimeout(detached, 5*time.Second)
 }
 
 // RecordPhysicalID tells the wrapper which physical id the answer must carry if the handler
@@ -67,7 +82,6 @@ type Function struct {
 	logger      *slog.Logger
 	margin      func(remaining time.Duration) time.Duration
 	noDeadline  time.Duration
-	grace       time.Duration
 	logStreamFn func() string
 }
 
@@ -96,11 +110,16 @@ func New(h Handler, opts ...Option) *Function {
 		logger:      slog.Default(),
 		margin:      defaultMargin,
 		noDeadline:  5 * time.Minute,
-		grace:       500 * time.Millisecond,
 		logStreamFn: func() string { return lambdacontext.LogStreamName },
 	}
 	for _, o := range opts {
 		o(f)
+	}
+	if f.sender.onRetry == nil {
+		f.sender.onRetry = func(attempt int, err error, wait time.Duration) {
+			f.logger.Warn("response not accepted; retrying", slog.Int("attempt", attempt),
+				slog.Duration("wait", wait), slog.String("error", err.Error()))
+		}
 	}
 	return f
 }
@@ -159,7 +178,7 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	margin := f.margin(time.Until(deadline))
 	workCtx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
 	defer cancel()
-	prog := &progress{}
+	prog := &progress{cleanupBy: deadline.Add(-margin / 2)}
 	workCtx = context.WithValue(workCtx, progressKey{}, prog)
 
 	type outcome struct {
@@ -182,9 +201,9 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	select {
 	case out = <-done:
 	case <-workCtx.Done():
-		// The handler's calls see the same deadline; give it a moment to return its own,
-		// more precise error before answering without it.
-		grace := time.NewTimer(f.grace)
+		// The handler's calls see the same deadline: wait for its own, more precise error
+		// and for any cleanup it does (CleanupContext) before answering without it.
+		grace := time.NewTimer(time.Until(prog.cleanupBy))
 		defer grace.Stop()
 		select {
 		case out = <-done:
@@ -215,7 +234,8 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		resp.Status = cfn.StatusFailed
 		resp.Reason = workErr.Error()
 		if stream := f.logStreamFn(); stream != "" {
-			resp.Reason += " (log stream " + stream + ")"
+			// First, so that cutting a long Reason never cuts the pointer to the logs.
+			resp.Reason = "[log stream " + stream + "] " + resp.Reason
 		}
 	} else {
 		resp.Status = cfn.StatusSuccess

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 
@@ -131,7 +132,19 @@ func checkResponseURL(raw string) error {
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return errors.New("ResponseURL is not an absolute http(s) URL")
 	}
+	// CloudFormation's presigned URLs are https; plain http is for local runs only.
+	if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		return errors.New("ResponseURL must be https (plain http only for loopback hosts)")
+	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // RedactURL returns the URL without its query string: a presigned ResponseURL is a

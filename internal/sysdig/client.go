@@ -486,6 +486,8 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 	if int64(len(data)) > limit {
 		data = data[:limit]
 	}
+	// Scrub before anything is cut to length: a token split at a cut would survive.
+	data = []byte(c.scrub(string(data)))
 	typ, msg := ParseErrorBody(data)
 	apiErr := &APIError{
 		Method:     r.method,
