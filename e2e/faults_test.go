@@ -57,7 +57,12 @@ func TestFaults(t *testing.T) {
 			if timeout == 0 {
 				timeout = templateTimeout(t)
 			}
-			env := start(t, localrun.Options{FunctionTimeout: timeout})
+			opts := localrun.Options{FunctionTimeout: timeout}
+			if tc.secretID != "" {
+				// The stack was deployed with this secret (which may since have gone).
+				opts.FunctionEnv = map[string]string{"ALLOWED_TOKEN_SECRET_IDS": tc.secretID}
+			}
+			env := start(t, opts)
 			before := env.Sysdig.Seed(sysdigProviderSpec(existingRole))
 			for _, f := range tc.sysdig {
 				env.Sysdig.Inject(f)
@@ -103,6 +108,29 @@ func TestFaults(t *testing.T) {
 				t.Fatalf("after the rollback Sysdig holds %+v", ps)
 			}
 		})
+	}
+}
+
+// A request naming another Sysdig or another secret than the function was deployed with
+// is refused before the token is read: a member account cannot have the token sent to
+// a server of its choosing.
+func TestRequestForAnotherSysdigOrSecret(t *testing.T) {
+	env := start(t, localrun.Options{FunctionTimeout: templateTimeout(t)})
+	for _, kv := range [][2]string{
+		{"SysdigApiUrl", "https://attacker.example"},
+		{"ApiTokenSecretId", "arn:aws:secretsmanager:us-east-1:" + localrun.AccountID + ":secret:someone-elses"},
+	} {
+		out := send(t, env, request{requestType: "Create", sns: true, props: providerProps(env, kv[0], kv[1])})
+		checkAnswer(t, env, out, templateTimeout(t), "FAILED", "refused")
+		ext := send(t, env, request{requestType: "Create", sns: true, resourceType: "Custom::SysdigExternalId",
+			props: map[string]any{"ServiceToken": "x", "SysdigApiUrl": "https://attacker.example", "ApiTokenSecretId": localrun.SecretName}})
+		checkAnswer(t, env, ext, templateTimeout(t), "FAILED", "refused")
+	}
+	if n := len(env.Secrets.Requests()); n != 0 {
+		t.Fatalf("%d reads of the secret", n)
+	}
+	if n := len(env.Sysdig.Requests()); n != 0 {
+		t.Fatalf("%d calls reached Sysdig", n)
 	}
 }
 

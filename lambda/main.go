@@ -21,6 +21,13 @@ import (
 	"sysdig-aws-connect/internal/tokensource"
 )
 
+// Set by the templates (cdk/stacks: EnvAllowedAPIURLs, EnvAllowedSecretIDs); unset
+// allows any, for functions deployed by other means.
+const (
+	envAllowedAPIURLs   = "ALLOWED_SYSDIG_API_URLS"
+	envAllowedSecretIDs = "ALLOWED_TOKEN_SECRET_IDS"
+)
+
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
 	slog.SetDefault(logger)
@@ -43,7 +50,11 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		return nil, fmt.Errorf("load the AWS SDK configuration: %w", err)
 	}
 	tokens := tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg))
-	handler := registrar.New(tokens, registrar.WithLogger(logger))
+	// The stack that deploys the function says where the token may come from and go to;
+	// a request (possibly from another account, through SNS) cannot widen that.
+	handler := registrar.New(tokens, registrar.WithLogger(logger),
+		registrar.WithAllowedAPIURLs(strings.Split(os.Getenv(envAllowedAPIURLs), ",")...),
+		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...))
 	return customresource.New(handler, customresource.WithLogger(logger)), nil
 }
 

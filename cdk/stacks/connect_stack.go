@@ -202,6 +202,10 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
 		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
 		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
+		Environment: map[string]*string{
+			EnvAllowedAPIURLs:   apiURL,
+			EnvAllowedSecretIDs: secret.ID,
+		},
 	})
 	common := CommonProps{
 		ServiceToken:     s.Function.ServiceToken(),

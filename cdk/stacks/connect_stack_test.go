@@ -169,14 +169,22 @@ func TestConnectorFunctionSettings(t *testing.T) {
 			"Timeout":       FunctionTimeoutSeconds,
 			"Role":          map[string]interface{}{"Fn::GetAtt": []interface{}{"ConnectorRole", "Arn"}},
 			"LoggingConfig": map[string]interface{}{"LogGroup": map[string]interface{}{"Ref": "ConnectorLogGroup"}},
-			"Environment":   assertions.Match_Absent(),
 		})
 	})
 	fn := props(s.resource(t, "ConnectorFunction"))
+	// The token goes only to the endpoint the stack chose, from the secret it chose,
+	// whatever a request names.
+	equalJSON(t, "function environment", fn["Environment"], `{"Variables":{
+		"ALLOWED_SYSDIG_API_URLS":{"Fn::If":["UseCustomEndpoint",{"Ref":"SysdigCustomUrl"},{"Fn::FindInMap":["SysdigRegionMap",{"Ref":"SysdigRegion"},"ApiUrl"]}]},
+		"ALLOWED_TOKEN_SECRET_IDS":{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Ref":"ApiTokenSecret"}]}}}`)
 	equalJSON(t, "published code location", fn["Code"], `{"S3Bucket":{"Fn::Join":["-",[{"Ref":"CodeBucketPrefix"},{"Ref":"AWS::Region"}]]},"S3Key":{"Ref":"CodeKey"}}`)
 	equalJSON(t, "log group", props(s.resource(t, "ConnectorLogGroup")), `{"RetentionInDays":{"Ref":"LogRetentionDays"}}`)
 	equalJSON(t, "async invoke", props(s.resource(t, "ConnectorAsyncInvokeConfig")),
-		`{"FunctionName":{"Ref":"ConnectorFunction"},"MaximumEventAgeInSeconds":360,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
+		`{"FunctionName":{"Ref":"ConnectorFunction"},"MaximumEventAgeInSeconds":60,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
+	if DefaultMaxEventAgeSeconds+FunctionTimeoutSeconds+AnswerDeliverySeconds > DefaultServiceTimeoutSeconds {
+		t.Errorf("an event queued %d s, run %d s and answered in %d s would outlive ServiceTimeout %d s",
+			DefaultMaxEventAgeSeconds, FunctionTimeoutSeconds, AnswerDeliverySeconds, DefaultServiceTimeoutSeconds)
+	}
 	if FunctionTimeoutSeconds > 900 || FunctionTimeoutSeconds < 60 {
 		t.Errorf("function timeout %d s is outside what the work needs and Lambda allows", FunctionTimeoutSeconds)
 	}
@@ -215,7 +223,7 @@ func TestCustomResourcesWiring(t *testing.T) {
 	ext := s.resource(t, "SysdigExternalId")
 	equalJSON(t, "external id type", ext["Type"], `"Custom::SysdigExternalId"`)
 	equalJSON(t, "external id condition", ext["Condition"], `"FetchExternalId"`)
-	equalJSON(t, "external id properties", props(ext), `{"ServiceToken":`+token+`,"ServiceTimeout":"360",
+	equalJSON(t, "external id properties", props(ext), `{"ServiceToken":`+token+`,"ServiceTimeout":"420",
 		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"}}`)
 
 	prov := s.resource(t, "SysdigProvider")
@@ -223,7 +231,7 @@ func TestCustomResourcesWiring(t *testing.T) {
 	if _, ok := prov["Condition"]; ok {
 		t.Error("the provider registration must be unconditional")
 	}
-	equalJSON(t, "provider properties", props(prov), `{"ServiceToken":`+token+`,"ServiceTimeout":"360",
+	equalJSON(t, "provider properties", props(prov), `{"ServiceToken":`+token+`,"ServiceTimeout":"420",
 		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"},
 		"RoleArn":{"Fn::GetAtt":["SysdigRole","Arn"]},"Alias":{"Ref":"ProviderAlias"},"Regions":{"Ref":"DiscoveryRegions"},
 		"OnExisting":{"Ref":"OnExisting"},"DeregisterOnDelete":{"Ref":"DeregisterOnDelete"},"ProviderApi":{"Ref":"ProviderApi"}}`)
@@ -578,7 +586,7 @@ func TestConstructsReuseWithAnotherServiceToken(t *testing.T) {
 		tmpl.HasResource(jsii.String("Custom::SysdigProvider"), &map[string]interface{}{
 			"Properties": map[string]interface{}{
 				"ServiceToken":     "arn:aws:sns:us-east-1:111111111111:sysdig-connector",
-				"ServiceTimeout":   "360",
+				"ServiceTimeout":   "420",
 				"SysdigApiUrl":     "https://eu1.app.sysdig.com",
 				"ApiTokenSecretId": "arn:aws:secretsmanager:us-east-1:111111111111:secret:sysdig-AbCdEf",
 				"RoleArn":          assertions.Match_AnyValue(),

@@ -31,10 +31,15 @@ type ConnectorFunctionProps struct {
 	// ReservedConcurrency bounds the concurrent executions (a token is fine); nil: unreserved.
 	ReservedConcurrency *float64
 	// MaxEventAgeSeconds is how long an asynchronous event (CloudFormation's, or SNS's)
-	// may wait in Lambda's queue, throttled ones included; 0 means the custom resources'
-	// DefaultServiceTimeoutSeconds. It must not exceed their ServiceTimeout minus the
-	// function's timeout, or an answer could arrive after CloudFormation stopped waiting.
+	// may wait in Lambda's queue, throttled ones included; 0 means
+	// DefaultMaxEventAgeSeconds. It must not exceed the custom resources' ServiceTimeout
+	// minus the function's timeout and AnswerDeliverySeconds, or an answer could arrive
+	// after CloudFormation stopped waiting.
 	MaxEventAgeSeconds float64
+	// Environment is the function's environment: ALLOWED_SYSDIG_API_URLS and
+	// ALLOWED_TOKEN_SECRET_IDS (comma-separated) restrict where the token may be read from
+	// and sent to, whatever a request says.
+	Environment map[string]*string
 }
 
 // ConnectorFunction is the provided.al2023/arm64 Lambda, its own log group and an
@@ -128,14 +133,15 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		Role: awsiam.Role_FromRoleArn(c, jsii.String("RoleRef"), f.Role.AttrArn(), &awsiam.FromRoleArnOptions{
 			Mutable: jsii.Bool(false),
 		}),
-		LogGroup: f.LogGroup,
+		LogGroup:    f.LogGroup,
+		Environment: &props.Environment,
 	})
 	// CloudFormation invokes the function asynchronously. Lambda retries a crashed
-	// invocation (the handler is idempotent), but an event older than the custom
-	// resources' ServiceTimeout is useless: CloudFormation has stopped waiting.
+	// invocation, but an event that could only be answered after the custom resources'
+	// ServiceTimeout is useless: CloudFormation has stopped waiting.
 	maxAge := props.MaxEventAgeSeconds
 	if maxAge == 0 {
-		maxAge = DefaultServiceTimeoutSeconds
+		maxAge = DefaultMaxEventAgeSeconds
 	}
 	f.AsyncInvoke = awslambda.NewEventInvokeConfig(c, jsii.String("AsyncInvoke"), &awslambda.EventInvokeConfigProps{
 		Function:      f.Function,

@@ -15,27 +15,31 @@ const (
 
 // Timeouts. The function stops its own work a safety margin before its deadline and
 // always answers CloudFormation (FAILED on timeout), so its answer arrives before
-// FunctionTimeout. ServiceTimeout is how long CloudFormation waits for that answer: it
-// must exceed FunctionTimeout by the time the answer takes to arrive (asynchronous
-// invocation queueing, cold start, the response PUT and its retries). 60 s covers that
-// with room; a longer wait only delays a failure that has already happened (the default
-// is 3600 s, the hour-long hang the design notes warn about).
+// FunctionTimeout. An asynchronous event may also wait in Lambda's queue (a throttle, a
+// retried crash) for up to its MaxEventAge before it runs. ServiceTimeout, how long
+// CloudFormation waits, must cover all three: MaxEventAge + FunctionTimeout + the time
+// the answer takes to arrive (AnswerDeliverySeconds). A longer wait only delays a failure
+// that has already happened (the default is 3600 s, the hour-long hang the design notes
+// warn about).
 //
 // (Constants, not Durations: a package-level jsii value would start the jsii runtime
 // during package initialisation, before UseProjectNode can choose Node.)
 const (
-	FunctionTimeoutSeconds       = 300
-	DefaultServiceTimeoutSeconds = 360
+	FunctionTimeoutSeconds = 300
+	AnswerDeliverySeconds  = 60
+	// DefaultMaxEventAgeSeconds is Lambda's minimum: a crashed invocation is retried at
+	// once or not at all.
+	DefaultMaxEventAgeSeconds    = 60
+	DefaultServiceTimeoutSeconds = DefaultMaxEventAgeSeconds + FunctionTimeoutSeconds + AnswerDeliverySeconds
 )
 
 // Organizations: the registrar's reserved concurrency queues a rollout's requests in
 // Lambda's asynchronous queue, so a request may wait there long before it runs. Its
 // custom resources wait CloudFormation's maximum, and the registrar keeps a queued event
-// for as long as its answer can still arrive in time: the wait, minus the function's
-// timeout and the same 60 s of delivery margin as above.
+// for as long as its answer can still arrive in time.
 const (
 	OrgServiceTimeoutSeconds = 3600
-	OrgMaxEventAgeSeconds    = OrgServiceTimeoutSeconds - DefaultServiceTimeoutSeconds
+	OrgMaxEventAgeSeconds    = OrgServiceTimeoutSeconds - FunctionTimeoutSeconds - AnswerDeliverySeconds
 )
 
 func seconds(n float64) awscdk.Duration { return awscdk.Duration_Seconds(jsii.Number(n)) }
@@ -171,3 +175,9 @@ func (p *SysdigProvider) Status() *string { return p.Resource.GetAttString(jsii.
 
 // Alias is Data.Alias.
 func (p *SysdigProvider) Alias() *string { return p.Resource.GetAttString(jsii.String("Alias")) }
+
+// The function's environment variables that bound what a request may name.
+const (
+	EnvAllowedAPIURLs   = "ALLOWED_SYSDIG_API_URLS"
+	EnvAllowedSecretIDs = "ALLOWED_TOKEN_SECRET_IDS"
+)

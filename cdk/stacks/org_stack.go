@@ -300,6 +300,13 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
 		ReservedConcurrency:  s.Params[ParamRegistrarConcurrency].ValueAsNumber(),
 		MaxEventAgeSeconds:   OrgMaxEventAgeSeconds,
+		// Members ask through the topic and name the URL and secret themselves: the
+		// registrar sends the token only to this stack's Sysdig, from this stack's secret
+		// (as this account's resources name it, and as members receive it).
+		Environment: map[string]*string{
+			EnvAllowedAPIURLs:   apiURL,
+			EnvAllowedSecretIDs: awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}),
+		},
 	})
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 

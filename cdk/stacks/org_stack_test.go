@@ -261,13 +261,22 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 	equalJSON(t, "reserved concurrency", fn["ReservedConcurrentExecutions"], `{"Ref":"RegistrarConcurrency"}`)
 	equalJSON(t, "same function", fn["Runtime"], `"provided.al2023"`)
 	equalJSON(t, "timeout", fn["Timeout"], `300`)
+	// Members name the Sysdig URL and the secret in their requests: the registrar sends
+	// the token only to this stack's endpoint, read from this stack's secret (by the id
+	// this account's resources use and by the ARN members receive).
+	equalJSON(t, "registrar environment", fn["Environment"], `{"Variables":{
+		"ALLOWED_SYSDIG_API_URLS":{"Fn::If":["UseCustomEndpoint",{"Ref":"SysdigCustomUrl"},{"Fn::FindInMap":["SysdigRegionMap",{"Ref":"SysdigRegion"},"ApiUrl"]}]},
+		"ALLOWED_TOKEN_SECRET_IDS":{"Fn::Join":[",",[
+			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Ref":"ApiTokenSecret"}]},
+			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
+				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
 		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
 	// A queued event still answers before CloudFormation stops waiting: its age, the
 	// function's whole run and the delivery margin fit in every ServiceTimeout.
-	if OrgMaxEventAgeSeconds+FunctionTimeoutSeconds+60 > OrgServiceTimeoutSeconds || OrgServiceTimeoutSeconds > 3600 {
+	if OrgMaxEventAgeSeconds+FunctionTimeoutSeconds+AnswerDeliverySeconds > OrgServiceTimeoutSeconds || OrgServiceTimeoutSeconds > 3600 {
 		t.Errorf("max event age %d s + timeout %d s + 60 s exceeds ServiceTimeout %d s (at most 3600)", OrgMaxEventAgeSeconds, FunctionTimeoutSeconds, OrgServiceTimeoutSeconds)
 	}
 	for _, id := range []string{"SysdigExternalId", "SysdigProvider"} {

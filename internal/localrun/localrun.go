@@ -119,6 +119,9 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	fnEnv := map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": e.SecretsURL,
 		"AWS_LAMBDA_FUNCTION_NAME":         "SysdigAwsConnect-ConnectorFunction",
+		// As the templates set them: this Sysdig, this secret (by name and by ARN).
+		"ALLOWED_SYSDIG_API_URLS":  e.SysdigURL,
+		"ALLOWED_TOKEN_SECRET_IDS": SecretName + "," + e.SecretARN,
 	}
 	for k, v := range opts.FunctionEnv {
 		fnEnv[k] = v

@@ -230,11 +230,115 @@ func TestAdoptExisting(t *testing.T) {
 	if ps := e.providers(); len(ps) != 1 || ps[0].Alias != "managed" {
 		t.Fatalf("after adopt: %+v", ps)
 	}
+	if !refOf(t, res).Adopted {
+		t.Fatalf("the physical id %q does not say adopted", res.PhysicalResourceID)
+	}
 	if _, err := e.delete(res.PhysicalResourceID, e.props()); err != nil {
 		t.Fatal(err)
 	}
-	if ps := e.providers(); len(ps) != 0 {
-		t.Fatalf("an adopted provider belongs to the stack and goes with it: %+v", ps)
+	if ps := e.providers(); len(ps) != 1 || ps[0].ID != seeded {
+		t.Fatalf("an adopted provider existed before the stack and must outlive it: %+v", ps)
+	}
+}
+
+func TestAllowedURLsAndSecrets(t *testing.T) {
+	e := newEnv(t, nil)
+	allowed := New(e.tokens, WithAllowedAPIURLs(e.url+"/"), WithAllowedTokenSecrets(secretID),
+		WithSysdigFactory(func(baseURL, token string, skip bool) (Sysdig, error) { return sysdig.New(baseURL, token) }))
+	cases := []struct {
+		name  string
+		props map[string]any
+		want  string
+	}{
+		{"another Sysdig URL", e.props(PropSysdigAPIURL, "https://attacker.example"), "sends the Sysdig token only to " + e.url},
+		{"another secret", e.props(PropAPITokenSecretID, "arn:aws:secretsmanager:us-east-1:"+account+":secret:other"), "reads the Sysdig token only from"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r", ResourceType: TypeExternalID,
+				LogicalResourceID: "E", StackID: stackID, ResourceProperties: map[string]any{PropSysdigAPIURL: tc.props[PropSysdigAPIURL], PropAPITokenSecretID: tc.props[PropAPITokenSecretID]}})
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+	// A Delete naming a provider at another URL is refused too.
+	ref := ProviderRef{API: sysdig.V1, BaseURL: "https://attacker.example", ID: "1", RoleARN: roleARN}
+	_, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestDelete, RequestID: "r", ResourceType: TypeProvider,
+		LogicalResourceID: "P", StackID: stackID, PhysicalResourceID: ref.String(), ResourceProperties: e.props()})
+	if err == nil || !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("delete at another URL: %v", err)
+	}
+	if e.tokens.reads.Load() != 0 || len(e.emu.Requests()) != 0 {
+		t.Fatal("a refused request read the token or called Sysdig")
+	}
+	if _, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r2", ResourceType: TypeProvider,
+		LogicalResourceID: "P", StackID: stackID, ResourceProperties: e.props()}); err != nil {
+		t.Fatalf("the allowed URL and secret: %v", err)
+	}
+}
+
+// The registration happened but its answer never came back before the deadline: the
+// FAILED answer must still name it, so rollback removes it.
+func TestRegistrationWhoseAnswerWasLost(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	middleware := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				next.ServeHTTP(w, r)
+				return
+			}
+			next.ServeHTTP(httptest.NewRecorder(), r) // Sysdig registers it...
+			select {                                  // ...and the answer is lost.
+			case <-r.Context().Done():
+			case <-release:
+			}
+		})
+	}
+	e := newEnv(t, middleware)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	res, err := e.reg.Handle(ctx, customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r-lost", ResourceType: TypeProvider,
+		LogicalResourceID: "P", StackID: stackID, ResourceProperties: e.props()})
+	if err == nil || !strings.Contains(err.Error(), "registered it all the same") {
+		t.Fatalf("error %v", err)
+	}
+	ps := e.providers()
+	if len(ps) != 1 || refOf(t, res).ID != ps[0].ID {
+		t.Fatalf("answer %q, Sysdig %+v: the answer must name what Sysdig holds", res.PhysicalResourceID, ps)
+	}
+}
+
+// An in-place update must not overwrite a provider id that now holds another role.
+func TestUpdateWhenTheIDHoldsAnotherRole(t *testing.T) {
+	e := newEnv(t, nil)
+	old := e.props(PropAlias, "a")
+	created := e.mustCreate(old)
+	id := refOf(t, created).ID
+	outside, err := sysdig.New(e.url, sysdigemu.DefaultToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := outside.UpdateProvider(context.Background(), sysdig.V1, id, sysdig.ProviderSpec{RoleARN: role2ARN, Alias: "someone else"}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.update(created.PhysicalResourceID, e.props(PropAlias, "b"), old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if refOf(t, res).ID == id {
+		t.Fatal("updated a provider that holds another role")
+	}
+	if _, err := e.delete(created.PhysicalResourceID, old); err != nil {
+		t.Fatal(err)
+	}
+	byRole := map[string]string{}
+	for _, p := range e.providers() {
+		byRole[p.RoleARN] = p.Alias
+	}
+	if byRole[role2ARN] != "someone else" || byRole[roleARN] != "b" || len(byRole) != 2 {
+		t.Fatalf("Sysdig holds %v", byRole)
 	}
 }
 

@@ -12,8 +12,11 @@ import (
 // A provider's PhysicalResourceId names everything a later request needs to act on exactly
 // that provider, and nothing else, with no state kept anywhere:
 //
-//	sysdig-provider|<api>|<Sysdig base URL>|<provider id>|<role ARN>
+//	sysdig-provider|<api>|<Sysdig base URL>|<provider id>|<role ARN>[|adopted]
 //
+// "adopted" marks a provider that existed before the stack (OnExisting=Adopt): Delete
+// leaves it at Sysdig, so no rollback or stack deletion removes a registration the stack
+// did not create (the Datadog #124 rule, whichever way the stack fails).
 // A Create that registered nothing answers
 //
 //	sysdig-provider|none|<RequestId>
@@ -21,7 +24,9 @@ import (
 // which a later Delete recognises as nothing to remove. '|' cannot occur in any field.
 const (
 	providerIDPrefix = "sysdig-provider"
+	externalIDPrefix = "sysdig-external-id"
 	noneMarker       = "none"
+	adoptedMarker    = "adopted"
 	idSeparator      = "|"
 )
 
@@ -31,11 +36,16 @@ type ProviderRef struct {
 	BaseURL string
 	ID      string
 	RoleARN string
+	Adopted bool
 }
 
 // String formats the PhysicalResourceId.
 func (r ProviderRef) String() string {
-	return strings.Join([]string{providerIDPrefix, string(r.API), r.BaseURL, r.ID, r.RoleARN}, idSeparator)
+	fields := []string{providerIDPrefix, string(r.API), r.BaseURL, r.ID, r.RoleARN}
+	if r.Adopted {
+		fields = append(fields, adoptedMarker)
+	}
+	return strings.Join(fields, idSeparator)
 }
 
 // NoneID is the PhysicalResourceId of a Create that registered nothing.
@@ -56,7 +66,8 @@ func ParseProviderRef(s string) (ProviderRef, error) {
 	if len(parts) < 2 || parts[0] != providerIDPrefix || parts[1] == noneMarker {
 		return ProviderRef{}, ErrNotAProvider
 	}
-	if len(parts) != 5 {
+	adopted := len(parts) == 6 && parts[5] == adoptedMarker
+	if len(parts) != 5 && !adopted {
 		return ProviderRef{}, fmt.Errorf("malformed provider physical id %q", truncate(s, 200))
 	}
 	api, err := sysdig.ParseAPIVersion(parts[1])
@@ -73,11 +84,11 @@ func ParseProviderRef(s string) (ProviderRef, error) {
 	if _, err := ParseRoleARN(parts[4]); err != nil {
 		return ProviderRef{}, fmt.Errorf("malformed provider physical id: %w", err)
 	}
-	return ProviderRef{API: api, BaseURL: u.String(), ID: parts[3], RoleARN: parts[4]}, nil
+	return ProviderRef{API: api, BaseURL: u.String(), ID: parts[3], RoleARN: parts[4], Adopted: adopted}, nil
 }
 
 // externalIDPhysicalID is stable for a Sysdig tenant URL, so changing the URL replaces the
 // resource (and its Delete is a no-op, as always for this type).
 func externalIDPhysicalID(baseURL string) string {
-	return "sysdig-external-id" + idSeparator + baseURL
+	return externalIDPrefix + idSeparator + baseURL
 }

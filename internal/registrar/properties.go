@@ -109,6 +109,9 @@ func ParseProviderProperties(props map[string]any) (ProviderProperties, error) {
 	if p.Role, err = ParseRoleARN(p.RoleARN); err != nil {
 		return p, &PropertyError{PropRoleARN, err.Error()}
 	}
+	if strings.Contains(p.RoleARN, idSeparator) {
+		return p, &PropertyError{PropRoleARN, "must not contain '|' (IAM allows it in paths; this function cannot name such a role)"}
+	}
 	if p.Alias, err = r.optionalString(PropAlias, DefaultAlias); err != nil {
 		return p, err
 	}
@@ -176,8 +179,8 @@ func (r reader) connection() (Connection, error) {
 		return c, &PropertyError{PropSysdigAPIURL, err.Error()}
 	}
 	c.BaseURL = u.String()
-	if len(c.BaseURL) > 256 {
-		return c, &PropertyError{PropSysdigAPIURL, "longer than 256 characters"}
+	if len(c.BaseURL) > 256 || strings.Contains(c.BaseURL, idSeparator) {
+		return c, &PropertyError{PropSysdigAPIURL, "longer than 256 characters or containing '|'"}
 	}
 	if c.SecretID, err = r.requiredString(PropAPITokenSecretID, "the name or ARN of the Secrets Manager secret holding the Sysdig API token"); err != nil {
 		return c, err

@@ -100,7 +100,7 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 			return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first",
 				existing.ID, props.RoleARN, existing.Alias)
 		}
-		ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: existing.ID, RoleARN: props.RoleARN}
+		ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: existing.ID, RoleARN: props.RoleARN, Adopted: true}
 		p := existing
 		if !matchesSpec(existing, props) {
 			if p, err = client.UpdateProvider(ctx, props.API, existing.ID, props.Spec()); err != nil {
@@ -113,7 +113,17 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 
 	created, err := r.createProviderWaitingForRole(ctx, client, props)
 	if err != nil {
-		return registration{}, fmt.Errorf("register role %s with Sysdig: %w", props.RoleARN, err)
+		err = fmt.Errorf("register role %s with Sysdig: %w", props.RoleARN, err)
+		// The answer to the POST may be what was lost (a deadline, a reset, a 5xx): the
+		// lookup above found no provider for the role, so one found now is this request's.
+		if p, found := r.findAfterUnclearCreate(ctx, client, props, err); found {
+			reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: p.ID, RoleARN: props.RoleARN}, provider: p, created: true}
+			if recordProgress {
+				customresource.RecordPhysicalID(ctx, reg.ref.String())
+			}
+			return reg, fmt.Errorf("%w (Sysdig registered it all the same, as provider %s)", err, p.ID)
+		}
+		return registration{}, err
 	}
 	reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: created.ID, RoleARN: props.RoleARN}, provider: created, created: true}
 	if recordProgress {
@@ -143,6 +153,24 @@ func (r *Registrar) createProviderWaitingForRole(ctx context.Context, client Sys
 		}
 		return p, err
 	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(r.propagation))
+}
+
+// findAfterUnclearCreate looks the role up again after a registration whose outcome is
+// unknown. A definite refusal (a 4xx answer) registered nothing and is not looked up.
+func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, props ProviderProperties, createErr error) (sysdig.Provider, bool) {
+	var apiErr *sysdig.APIError
+	if errors.As(createErr, &apiErr) && apiErr.StatusCode < 500 && !errors.Is(createErr, context.DeadlineExceeded) {
+		return sysdig.Provider{}, false
+	}
+	lookupCtx, cancel := customresource.CleanupContext(ctx)
+	defer cancel()
+	p, found, err := client.FindProviderByRole(lookupCtx, props.API, props.RoleARN)
+	if err != nil {
+		r.logger.Error("cannot tell whether the failed registration happened; check Sysdig for the role",
+			slog.String("role", props.RoleARN), slog.String("error", err.Error()))
+		return sysdig.Provider{}, false
+	}
+	return p, found
 }
 
 func roleNotAssumableYet(err error) bool {
@@ -218,9 +246,18 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 		}
 		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
 	}
+	// The id must still hold this role: a provider removed outside CloudFormation may have
+	// left its id to someone else's registration, which an update must not overwrite.
+	held, err := client.GetProvider(ctx, props.API, current.ID)
+	switch {
+	case sysdig.IsNotFound(err) || (err == nil && held.RoleARN != "" && !sysdig.SameRole(held.RoleARN, current.RoleARN)):
+		r.logger.Warn("the provider was removed at Sysdig outside CloudFormation; registering the role again", slog.String("provider_id", current.ID))
+		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
+	case err != nil:
+		return keep, fmt.Errorf("read provider %s before updating it: %w", current.ID, err)
+	}
 	p, err := client.UpdateProvider(ctx, props.API, current.ID, props.Spec())
 	if sysdig.IsNotFound(err) {
-		r.logger.Warn("provider was removed at Sysdig outside CloudFormation; registering it again", slog.String("provider_id", current.ID))
 		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
 	}
 	if err != nil {
@@ -256,10 +293,10 @@ func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Requ
 	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
 }
 
-// undoCreate removes a provider this request created before failing. It runs on a short
-// context of its own, since the request's may be the very thing that ran out.
+// undoCreate removes a provider this request created before failing. It runs on the
+// cleanup context, since the request's may be the very thing that ran out.
 func (r *Registrar) undoCreate(ctx context.Context, client Sysdig, ref ProviderRef, cause error) error {
-	cleanupCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	cleanupCtx, cancel := customresource.CleanupContext(ctx)
 	defer cancel()
 	if err := client.DeleteProvider(cleanupCtx, ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
 		r.logger.Error("could not remove the provider this failed update registered", slog.String("provider_id", ref.ID), slog.String("error", err.Error()))
@@ -296,6 +333,10 @@ func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Reque
 	}
 	if !deregister {
 		r.logger.Info("leaving the provider at Sysdig (DeregisterOnDelete=false)", slog.String("provider_id", ref.ID))
+		return done, nil
+	}
+	if ref.Adopted {
+		r.logger.Info("leaving the provider at Sysdig: it existed before the stack (adopted)", slog.String("provider_id", ref.ID))
 		return done, nil
 	}
 	secretID, err := rd.requiredString(PropAPITokenSecretID, "the name or ARN of the Secrets Manager secret holding the Sysdig API token")

@@ -8,6 +8,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -36,11 +38,13 @@ type TokenSource interface {
 
 // Registrar handles custom-resource requests for both resource types.
 type Registrar struct {
-	tokens        TokenSource
-	newSysdig     SysdigFactory
-	logger        *slog.Logger
-	propagation   time.Duration
-	propagationIv time.Duration
+	allowedURLs    []string // normalized; empty allows any
+	allowedSecrets []string // empty allows any
+	tokens         TokenSource
+	newSysdig      SysdigFactory
+	logger         *slog.Logger
+	propagation    time.Duration
+	propagationIv  time.Duration
 }
 
 // Option configures a Registrar.
@@ -56,6 +60,35 @@ func WithSysdigFactory(f SysdigFactory) Option { return func(r *Registrar) { r.n
 // cannot assume the brand-new role yet is retried, and the first wait between tries.
 func WithRolePropagationWait(total, initial time.Duration) Option {
 	return func(r *Registrar) { r.propagation, r.propagationIv = total, initial }
+}
+
+// WithAllowedAPIURLs restricts the Sysdig API base URLs the function sends the token to.
+// A function that serves requests from other accounts (through SNS) must set it: the
+// request names the URL, and the token must never go where its owner did not choose.
+func WithAllowedAPIURLs(urls ...string) Option {
+	return func(r *Registrar) {
+		for _, raw := range urls {
+			if raw = strings.TrimSpace(raw); raw == "" {
+				continue
+			}
+			if u, err := sysdig.ValidateBaseURL(raw); err == nil {
+				raw = u.String()
+			}
+			r.allowedURLs = append(r.allowedURLs, raw)
+		}
+	}
+}
+
+// WithAllowedTokenSecrets restricts the secrets (names or ARNs, as the template passes
+// them) the function reads the token from.
+func WithAllowedTokenSecrets(ids ...string) Option {
+	return func(r *Registrar) {
+		for _, id := range ids {
+			if id = strings.TrimSpace(id); id != "" {
+				r.allowedSecrets = append(r.allowedSecrets, id)
+			}
+		}
+	}
 }
 
 // New returns a Registrar reading tokens from tokens.
@@ -94,8 +127,15 @@ func (r *Registrar) Handle(ctx context.Context, req customresource.Request) (cus
 	return customresource.Result{}, fmt.Errorf("unsupported ResourceType %q: this function serves %s and %s", truncate(req.ResourceType, 80), TypeExternalID, TypeProvider)
 }
 
-// connect reads the token and builds a client for the tenant.
+// connect reads the token and builds a client for the tenant, if the tenant and the
+// secret are ones this function was deployed to use.
 func (r *Registrar) connect(ctx context.Context, c Connection) (Sysdig, error) {
+	if len(r.allowedURLs) > 0 && !slices.Contains(r.allowedURLs, c.BaseURL) {
+		return nil, fmt.Errorf("refused: this function sends the Sysdig token only to %s, not to %s", strings.Join(r.allowedURLs, ", "), c.BaseURL)
+	}
+	if len(r.allowedSecrets) > 0 && !slices.Contains(r.allowedSecrets, c.SecretID) {
+		return nil, fmt.Errorf("refused: this function reads the Sysdig token only from %s, not from %s", strings.Join(r.allowedSecrets, ", "), c.SecretID)
+	}
 	token, err := r.tokens.Token(ctx, c.SecretID)
 	if err != nil {
 		return nil, fmt.Errorf("read the Sysdig API token: %w", err)
@@ -116,17 +156,23 @@ func (r *Registrar) handleExternalID(ctx context.Context, req customresource.Req
 		// Reading the external ID changed nothing at Sysdig, so there is nothing to undo.
 		return customresource.Result{PhysicalResourceID: req.PhysicalResourceID}, nil
 	}
+	// A failed Update keeps its id (else it would look like a replacement); a failed
+	// Create answers an id that names nothing.
+	failed := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
+	if req.RequestType == cfn.RequestCreate {
+		failed.PhysicalResourceID = strings.Join([]string{externalIDPrefix, noneMarker, req.RequestID}, idSeparator)
+	}
 	props, err := ParseExternalIDProperties(req.ResourceProperties)
 	if err != nil {
-		return customresource.Result{PhysicalResourceID: failedPhysicalID(req, "sysdig-external-id")}, err
+		return failed, err
 	}
 	client, err := r.connect(ctx, props.Connection)
 	if err != nil {
-		return customresource.Result{PhysicalResourceID: failedPhysicalID(req, "sysdig-external-id")}, err
+		return failed, err
 	}
 	info, err := client.ExternalID(ctx)
 	if err != nil {
-		return customresource.Result{PhysicalResourceID: failedPhysicalID(req, "sysdig-external-id")}, fmt.Errorf("get the external ID: %w", err)
+		return failed, fmt.Errorf("get the external ID: %w", err)
 	}
 	data := map[string]any{"ExternalId": info.ExternalID}
 	if info.SysdigAWSAccountID != "" {
@@ -134,16 +180,4 @@ func (r *Registrar) handleExternalID(ctx context.Context, req customresource.Req
 	}
 	r.logger.Info("external ID read", slog.String("logical_id", req.LogicalResourceID), slog.String("source", info.Source))
 	return customresource.Result{PhysicalResourceID: externalIDPhysicalID(props.BaseURL), Data: data}, nil
-}
-
-// failedPhysicalID keeps an Update's id (a failed Update must not look like a
-// replacement) and gives a failed Create an id that names nothing.
-func failedPhysicalID(req customresource.Request, kind string) string {
-	if req.RequestType == cfn.RequestCreate {
-		if kind == providerIDPrefix {
-			return NoneID(req.RequestID)
-		}
-		return kind + idSeparator + noneMarker + idSeparator + req.RequestID
-	}
-	return req.PhysicalResourceID
 }
