@@ -80,8 +80,6 @@ type Function struct {
 	handler     Handler
 	sender      *Sender
 	logger      *slog.Logger
-	margin      func(remaining time.Duration) time.Duration
-	noDeadline  time.Duration
 	logStreamFn func() string
 }
 
@@ -94,22 +92,12 @@ func WithLogger(l *slog.Logger) Option { return func(f *Function) { f.logger = l
 // WithSender sets how answers are delivered.
 func WithSender(s *Sender) Option { return func(f *Function) { f.sender = s } }
 
-// WithSafetyMargin fixes the time kept back from the Lambda deadline for answering.
-func WithSafetyMargin(d time.Duration) Option {
-	return func(f *Function) { f.margin = func(time.Duration) time.Duration { return d } }
-}
-
-// WithDefaultTimeout bounds the work when the context carries no deadline (tests, tools).
-func WithDefaultTimeout(d time.Duration) Option { return func(f *Function) { f.noDeadline = d } }
-
 // New wraps h.
 func New(h Handler, opts ...Option) *Function {
 	f := &Function{
 		handler:     h,
 		sender:      NewSender(),
 		logger:      slog.Default(),
-		margin:      defaultMargin,
-		noDeadline:  5 * time.Minute,
 		logStreamFn: func() string { return lambdacontext.LogStreamName },
 	}
 	for _, o := range opts {
@@ -123,6 +111,9 @@ func New(h Handler, opts ...Option) *Function {
 	}
 	return f
 }
+
+// noDeadlineBudget bounds the work when the context carries no deadline (tools, tests).
+const noDeadlineBudget = 5 * time.Minute
 
 // defaultMargin keeps a fifth of the remaining time, between 2 and 15 seconds, for the
 // answer: enough for a few PUT attempts, without starving the work.
@@ -173,9 +164,9 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Result, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
-		deadline = time.Now().Add(f.noDeadline)
+		deadline = time.Now().Add(noDeadlineBudget)
 	}
-	margin := f.margin(time.Until(deadline))
+	margin := defaultMargin(time.Until(deadline))
 	workCtx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
 	defer cancel()
 	prog := &progress{cleanupBy: deadline.Add(-margin / 2)}

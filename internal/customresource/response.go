@@ -94,9 +94,6 @@ type Sender struct {
 // SenderOption configures a Sender.
 type SenderOption func(*Sender)
 
-// WithSenderHTTPClient replaces the HTTP client (default: one with no shared state).
-func WithSenderHTTPClient(c *http.Client) SenderOption { return func(s *Sender) { s.client = c } }
-
 // WithSendRetry sets the backoff between attempts and the number of attempts.
 func WithSendRetry(initial, maxWait time.Duration, tries uint) SenderOption {
 	return func(s *Sender) { s.initial, s.maxWait, s.tries = initial, maxWait, tries }
@@ -104,11 +101,6 @@ func WithSendRetry(initial, maxWait time.Duration, tries uint) SenderOption {
 
 // WithAttemptTimeout bounds each PUT.
 func WithAttemptTimeout(d time.Duration) SenderOption { return func(s *Sender) { s.attemptMax = d } }
-
-// WithRetryNotify is called before each retry (for logging).
-func WithRetryNotify(f func(attempt int, err error, wait time.Duration)) SenderOption {
-	return func(s *Sender) { s.onRetry = f }
-}
 
 // NewSender returns a Sender with bounded, jittered retries.
 func NewSender(opts ...SenderOption) *Sender {
