@@ -97,7 +97,7 @@ func checkRules(t *Template, params map[string]string, pseudo Pseudo) error {
 				return fmt.Errorf("rule %s: %w", name, err)
 			}
 			if !ok {
-				return fmt.Errorf("rule %s: %s", name, a.AssertDescription)
+				return &RuleError{Rule: name, Description: a.AssertDescription}
 			}
 		}
 	}
@@ -109,6 +109,7 @@ type Resource struct {
 	Type           string         `json:"Type"`
 	Condition      string         `json:"Condition"`
 	Properties     map[string]any `json:"Properties"`
+	Metadata       any            `json:"Metadata"`
 	DependsOn      any            `json:"DependsOn"`
 	DeletionPolicy string         `json:"DeletionPolicy"`
 }
