@@ -21,11 +21,12 @@ import (
 	"sysdig-aws-connect/internal/tokensource"
 )
 
-// Set by the templates (cdk/stacks: EnvAllowedAPIURLs, EnvAllowedSecretIDs); unset
-// allows any, for functions deployed by other means.
+// Set by the templates (cdk/stacks: EnvAllowedAPIURLs, EnvAllowedSecretIDs,
+// EnvAllowSkipTLSVerify); unset allows any, for functions deployed by other means.
 const (
-	envAllowedAPIURLs   = "ALLOWED_SYSDIG_API_URLS"
-	envAllowedSecretIDs = "ALLOWED_TOKEN_SECRET_IDS"
+	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
+	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
+	envAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
 )
 
 func main() {
@@ -52,9 +53,13 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 	tokens := tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg))
 	// The stack that deploys the function says where the token may come from and go to;
 	// a request (possibly from another account, through SNS) cannot widen that.
-	handler := registrar.New(tokens, registrar.WithLogger(logger),
+	opts := []registrar.Option{registrar.WithLogger(logger),
 		registrar.WithAllowedAPIURLs(strings.Split(os.Getenv(envAllowedAPIURLs), ",")...),
-		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...))
+		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...)}
+	if v, ok := os.LookupEnv(envAllowSkipTLSVerify); ok {
+		opts = append(opts, registrar.WithSkipTLSVerifyAllowed(strings.EqualFold(strings.TrimSpace(v), "true")))
+	}
+	handler := registrar.New(tokens, opts...)
 	return customresource.New(handler, customresource.WithLogger(logger)), nil
 }
 

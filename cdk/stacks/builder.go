@@ -137,7 +137,7 @@ func (s *templateStack) endpointParams() {
 }
 
 // apiURLPattern is one Sysdig API base URL.
-const apiURLPattern = `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s]*)?$`
+const apiURLPattern = `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s,|]*)?$`
 
 func (s *templateStack) sysdigAccountParam() {
 	s.param(ParamSysdigAwsAccountID, &awscdk.CfnParameterProps{

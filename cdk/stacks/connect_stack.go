@@ -203,8 +203,9 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
 		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
 		Environment: map[string]*string{
-			EnvAllowedAPIURLs:   apiURL,
-			EnvAllowedSecretIDs: secret.ID,
+			EnvAllowedAPIURLs:     apiURL,
+			EnvAllowedSecretIDs:   secret.ID,
+			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
 		},
 	})
 	common := CommonProps{

@@ -176,8 +176,10 @@ func (p *SysdigProvider) Status() *string { return p.Resource.GetAttString(jsii.
 // Alias is Data.Alias.
 func (p *SysdigProvider) Alias() *string { return p.Resource.GetAttString(jsii.String("Alias")) }
 
-// The function's environment variables that bound what a request may name.
+// The function's environment variables that bound what a request may name: the Sysdig
+// URL and the secret the stack chose, and whether it chose to skip TLS verification.
 const (
-	EnvAllowedAPIURLs   = "ALLOWED_SYSDIG_API_URLS"
-	EnvAllowedSecretIDs = "ALLOWED_TOKEN_SECRET_IDS"
+	EnvAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
+	EnvAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
+	EnvAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
 )

@@ -304,8 +304,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		// registrar sends the token only to this stack's Sysdig, from this stack's secret
 		// (as this account's resources name it, and as members receive it).
 		Environment: map[string]*string{
-			EnvAllowedAPIURLs:   apiURL,
-			EnvAllowedSecretIDs: awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}),
+			EnvAllowedAPIURLs:     apiURL,
+			EnvAllowedSecretIDs:   awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}),
+			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
 		},
 	})
 	registrarRoleArn := s.Registrar.Role.AttrArn()

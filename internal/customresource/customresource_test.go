@@ -488,3 +488,33 @@ func FuzzEncodeResponse(f *testing.F) {
 		}
 	})
 }
+
+// A PUT that stalls must not use up the whole window for the answer: each attempt gets at
+// most a third of the time left, and the next one gets through.
+func TestSenderRetriesAfterAStalledAttempt(t *testing.T) {
+	var mu sync.Mutex
+	calls := 0
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		first := calls == 1
+		mu.Unlock()
+		if first {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	n, err := NewSender(WithSendRetry(10*time.Millisecond, 10*time.Millisecond, 5)).Send(ctx, srv.URL+"/x", []byte(`{}`))
+	if err != nil || n != 2 {
+		t.Fatalf("attempts %d, err %v; want the second attempt to succeed within the window", n, err)
+	}
+}

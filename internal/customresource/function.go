@@ -41,8 +41,11 @@ type progress struct {
 	mu         sync.Mutex
 	physicalID string
 	// cleanupBy is how long the handler may go on after its work deadline to undo or
-	// look up what it did: the first half of the margin. The second half is the answer's.
+	// look up what it did; waitUntil, a little later, is how long the wrapper waits for
+	// it, so that what the handler records at the last moment still reaches the answer.
+	// Together they take the first half of the margin; the second half is the answer's.
 	cleanupBy time.Time
+	waitUntil time.Time
 }
 
 // CleanupContext returns a context for undoing or checking work after the handler's own
@@ -169,7 +172,8 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	margin := defaultMargin(time.Until(deadline))
 	workCtx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
 	defer cancel()
-	prog := &progress{cleanupBy: deadline.Add(-margin / 2)}
+	waitUntil := deadline.Add(-margin / 2)
+	prog := &progress{waitUntil: waitUntil, cleanupBy: waitUntil.Add(-min(250*time.Millisecond, margin/8))}
 	workCtx = context.WithValue(workCtx, progressKey{}, prog)
 
 	type outcome struct {
@@ -194,7 +198,7 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	case <-workCtx.Done():
 		// The handler's calls see the same deadline: wait for its own, more precise error
 		// and for any cleanup it does (CleanupContext) before answering without it.
-		grace := time.NewTimer(time.Until(prog.cleanupBy))
+		grace := time.NewTimer(time.Until(prog.waitUntil))
 		defer grace.Stop()
 		select {
 		case out = <-done:

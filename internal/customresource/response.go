@@ -165,7 +165,13 @@ func (s *Sender) Send(ctx context.Context, responseURL string, body []byte) (int
 }
 
 func (s *Sender) put(ctx context.Context, responseURL string, body []byte) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.attemptMax)
+	// One stalled connection must not use up the whole window: an attempt gets at most a
+	// third of the time left, so there is room to try again.
+	attempt := s.attemptMax
+	if dl, ok := ctx.Deadline(); ok {
+		attempt = min(attempt, max(time.Until(dl)/3, 100*time.Millisecond))
+	}
+	ctx, cancel := context.WithTimeout(ctx, attempt)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, responseURL, bytes.NewReader(body))
 	if err != nil {

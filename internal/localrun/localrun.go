@@ -122,6 +122,7 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		// As the templates set them: this Sysdig, this secret (by name and by ARN).
 		"ALLOWED_SYSDIG_API_URLS":  e.SysdigURL,
 		"ALLOWED_TOKEN_SECRET_IDS": SecretName + "," + e.SecretARN,
+		"ALLOW_SKIP_TLS_VERIFY":    "false",
 	}
 	for k, v := range opts.FunctionEnv {
 		fnEnv[k] = v

@@ -243,7 +243,8 @@ func TestAdoptExisting(t *testing.T) {
 
 func TestAllowedURLsAndSecrets(t *testing.T) {
 	e := newEnv(t, nil)
-	allowed := New(e.tokens, WithAllowedAPIURLs(e.url+"/"), WithAllowedTokenSecrets(secretID),
+	allowed := New(e.tokens, WithAllowedAPIURLs(e.url+"/"), WithAllowedTokenSecrets(secretID), WithSkipTLSVerifyAllowed(false),
+		WithLogger(slog.New(slog.NewJSONHandler(e.logs, nil))),
 		WithSysdigFactory(func(baseURL, token string, skip bool) (Sysdig, error) { return sysdig.New(baseURL, token) }))
 	cases := []struct {
 		name  string
@@ -252,22 +253,26 @@ func TestAllowedURLsAndSecrets(t *testing.T) {
 	}{
 		{"another Sysdig URL", e.props(PropSysdigAPIURL, "https://attacker.example"), "sends the Sysdig token only to " + e.url},
 		{"another secret", e.props(PropAPITokenSecretID, "arn:aws:secretsmanager:us-east-1:"+account+":secret:other"), "reads the Sysdig token only from"},
+		{"TLS verification off", e.props(PropSkipTLSVerify, "true"), "SkipTlsVerify is true"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r", ResourceType: TypeExternalID,
-				LogicalResourceID: "E", StackID: stackID, ResourceProperties: map[string]any{PropSysdigAPIURL: tc.props[PropSysdigAPIURL], PropAPITokenSecretID: tc.props[PropAPITokenSecretID]}})
+				LogicalResourceID: "E", StackID: stackID, ResourceProperties: map[string]any{PropSysdigAPIURL: tc.props[PropSysdigAPIURL],
+					PropAPITokenSecretID: tc.props[PropAPITokenSecretID], PropSkipTLSVerify: tc.props[PropSkipTLSVerify]}})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
 		})
 	}
-	// A Delete naming a provider at another URL is refused too.
+	// A Delete naming a provider at another URL (the cleanup after the stack moved to
+	// another Sysdig, or a forged request) touches nothing and does not block the stack:
+	// the provider is left for a person, and the log says how to remove it.
 	ref := ProviderRef{API: sysdig.V1, BaseURL: "https://attacker.example", ID: "1", RoleARN: roleARN}
 	_, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestDelete, RequestID: "r", ResourceType: TypeProvider,
 		LogicalResourceID: "P", StackID: stackID, PhysicalResourceID: ref.String(), ResourceProperties: e.props()})
-	if err == nil || !strings.Contains(err.Error(), "refused") {
-		t.Fatalf("delete at another URL: %v", err)
+	if err != nil || !strings.Contains(e.logs.String(), "sysdig-connect deregister") {
+		t.Fatalf("delete at another URL: %v; logs %s", err, e.logs.String())
 	}
 	if e.tokens.reads.Load() != 0 || len(e.emu.Requests()) != 0 {
 		t.Fatal("a refused request read the token or called Sysdig")

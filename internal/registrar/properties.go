@@ -146,6 +146,10 @@ func ParseProviderProperties(props map[string]any) (ProviderProperties, error) {
 	return p, nil
 }
 
+// maxBaseURLBytes keeps the longest PhysicalResourceId (URL, provider id, role ARN with its
+// longest path, "adopted") within CloudFormation's 1 KB.
+const maxBaseURLBytes = 240
+
 var aliasPattern = regexp.MustCompile(`^[A-Za-z0-9 ._:/@()+-]{1,128}$`)
 
 // reader reads CloudFormation property values, which arrive as strings (also booleans and
@@ -179,8 +183,8 @@ func (r reader) connection() (Connection, error) {
 		return c, &PropertyError{PropSysdigAPIURL, err.Error()}
 	}
 	c.BaseURL = u.String()
-	if len(c.BaseURL) > 256 || strings.Contains(c.BaseURL, idSeparator) {
-		return c, &PropertyError{PropSysdigAPIURL, "longer than 256 characters or containing '|'"}
+	if len(c.BaseURL) > maxBaseURLBytes || strings.ContainsAny(c.BaseURL, idSeparator+",") {
+		return c, &PropertyError{PropSysdigAPIURL, fmt.Sprintf("longer than %d characters, or containing '|' or ','", maxBaseURLBytes)}
 	}
 	if c.SecretID, err = r.requiredString(PropAPITokenSecretID, "the name or ARN of the Secrets Manager secret holding the Sysdig API token"); err != nil {
 		return c, err

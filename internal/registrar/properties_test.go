@@ -86,6 +86,7 @@ func TestParseProviderProperties(t *testing.T) {
 		{name: "user not role", props: with(validProps(), PropRoleARN, "arn:aws:iam::123456789012:user/bob"), property: PropRoleARN},
 		{name: "short account", props: with(validProps(), PropRoleARN, "arn:aws:iam::12345:role/r"), property: PropRoleARN},
 		{name: "http remote url", props: with(validProps(), PropSysdigAPIURL, "http://app.sysdigcloud.com"), property: PropSysdigAPIURL},
+		{name: "comma in url", props: with(validProps(), PropSysdigAPIURL, "https://sysdig.example.com/a,b"), property: PropSysdigAPIURL},
 		{name: "http loopback url", props: with(validProps(), PropSysdigAPIURL, "http://127.0.0.1:8080"),
 			check: func(p ProviderProperties) bool { return p.BaseURL == "http://127.0.0.1:8080" }},
 		{name: "on-prem path", props: with(validProps(), PropSysdigAPIURL, "https://sysdig.corp.example/monitor/"),
@@ -153,10 +154,18 @@ func TestProviderRefRoundTrip(t *testing.T) {
 			t.Errorf("%q: %v, want a malformed-id error", s, err)
 		}
 	}
-	long := ProviderRef{API: sysdig.V1, BaseURL: "https://" + strings.Repeat("h", 240), ID: strings.Repeat("9", 128),
-		RoleARN: "arn:aws:iam::123456789012:role/" + strings.Repeat("p/", 250) + strings.Repeat("n", 64)}
+	// The longest valid values: a URL at the cap, a 128-byte id, the longest partition,
+	// a 512-byte path, a 64-byte name, and the adopted marker.
+	long := ProviderRef{API: sysdig.V1, BaseURL: "https://" + strings.Repeat("h", maxBaseURLBytes-len("https://")), ID: strings.Repeat("9", 128),
+		RoleARN: "arn:aws-us-gov:iam::123456789012:role/" + strings.Repeat("p/", 255) + strings.Repeat("n", 64), Adopted: true}
+	if _, err := ParseRoleARN(long.RoleARN); err != nil {
+		t.Fatal(err)
+	}
 	if len(long.String()) > 1024 {
 		t.Fatalf("the longest valid id is %d bytes, over CloudFormation's 1024", len(long.String()))
+	}
+	if back, err := ParseProviderRef(long.String()); err != nil || back != long {
+		t.Fatalf("the longest id does not round-trip: %v", err)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -143,8 +144,10 @@ func (r *Registrar) createProviderWaitingForRole(ctx context.Context, client Sys
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval = r.propagationIv
 	b.MaxInterval = 15 * time.Second
-	return backoff.Retry(ctx, func() (sysdig.Provider, error) {
+	var last error
+	p, err := backoff.Retry(ctx, func() (sysdig.Provider, error) {
 		p, err := client.CreateProvider(ctx, props.API, props.Spec())
+		last = err
 		if err != nil && !roleNotAssumableYet(err) {
 			return p, backoff.Permanent(err)
 		}
@@ -153,17 +156,30 @@ func (r *Registrar) createProviderWaitingForRole(ctx context.Context, client Sys
 		}
 		return p, err
 	}, backoff.WithBackOff(b), backoff.WithMaxElapsedTime(r.propagation))
+	if err != nil && last != nil && !errors.Is(err, last) {
+		// The deadline ended the wait: the last attempt's answer says what Sysdig did.
+		err = fmt.Errorf("%w (last attempt: %w)", err, last)
+	}
+	return p, err
 }
 
 // findAfterUnclearCreate looks the role up again after a registration whose outcome is
 // unknown. A definite refusal (a 4xx answer) registered nothing and is not looked up.
 func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, props ProviderProperties, createErr error) (sysdig.Provider, bool) {
+	// As the client judges it: a 4xx (and a 503, answered before any work) is definite.
 	var apiErr *sysdig.APIError
-	if errors.As(createErr, &apiErr) && apiErr.StatusCode < 500 && !errors.Is(createErr, context.DeadlineExceeded) {
+	if errors.As(createErr, &apiErr) && (apiErr.StatusCode < 500 || apiErr.StatusCode == http.StatusServiceUnavailable) {
 		return sysdig.Provider{}, false
 	}
-	lookupCtx, cancel := customresource.CleanupContext(ctx)
+	cleanupCtx, cancel := customresource.CleanupContext(ctx)
 	defer cancel()
+	// Half of the cleanup window at most: undoing a replacement may need the rest.
+	lookupCtx := cleanupCtx
+	if dl, ok := cleanupCtx.Deadline(); ok {
+		var cancelLookup context.CancelFunc
+		lookupCtx, cancelLookup = context.WithDeadline(cleanupCtx, time.Now().Add(time.Until(dl)/2))
+		defer cancelLookup()
+	}
 	p, found, err := client.FindProviderByRole(lookupCtx, props.API, props.RoleARN)
 	if err != nil {
 		r.logger.Error("cannot tell whether the failed registration happened; check Sysdig for the role",
@@ -244,6 +260,8 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 		if !found || p.ID != current.ID {
 			return r.replaceProvider(ctx, req, props, client, "ProviderApi changed")
 		}
+		// The PhysicalResourceId keeps naming the old API version: a new id would make
+		// CloudFormation delete this very provider. Later Deletes use that version.
 		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
 	}
 	// The id must still hold this role: a provider removed outside CloudFormation may have
@@ -348,6 +366,15 @@ func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Reque
 		return done, err
 	}
 	client, err := r.connect(ctx, Connection{BaseURL: ref.BaseURL, SecretID: secretID, SkipTLSVerify: skipTLS})
+	var refused *RefusedError
+	if errors.As(err, &refused) {
+		// The stack now uses another Sysdig or secret (a URL change replaced the provider
+		// and this is the cleanup of the old one), or the request is forged. Failing would
+		// leave the stack stuck in DELETE_FAILED; the old provider is left for a person.
+		r.logger.Warn("provider left at Sysdig: "+refused.Error()+"; remove it with sysdig-connect deregister",
+			slog.String("provider_id", ref.ID), slog.String("sysdig_api_url", ref.BaseURL))
+		return done, nil
+	}
 	if err != nil {
 		return done, err
 	}

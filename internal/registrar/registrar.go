@@ -40,6 +40,7 @@ type TokenSource interface {
 type Registrar struct {
 	allowedURLs    []string // normalized; empty allows any
 	allowedSecrets []string // empty allows any
+	skipTLSVerify  *bool    // nil allows requests to choose
 	tokens         TokenSource
 	newSysdig      SysdigFactory
 	logger         *slog.Logger
@@ -91,6 +92,18 @@ func WithAllowedTokenSecrets(ids ...string) Option {
 	}
 }
 
+// WithSkipTLSVerifyAllowed says whether requests may turn TLS verification off (the
+// deploying stack's choice); without this option they may.
+func WithSkipTLSVerifyAllowed(allowed bool) Option {
+	return func(r *Registrar) { r.skipTLSVerify = &allowed }
+}
+
+// RefusedError is a request naming a Sysdig URL, a secret or a TLS setting the function
+// was not deployed with: nothing was read and nothing was sent.
+type RefusedError struct{ reason string }
+
+func (e *RefusedError) Error() string { return "refused: " + e.reason }
+
 // New returns a Registrar reading tokens from tokens.
 func New(tokens TokenSource, opts ...Option) *Registrar {
 	r := &Registrar{
@@ -131,10 +144,13 @@ func (r *Registrar) Handle(ctx context.Context, req customresource.Request) (cus
 // secret are ones this function was deployed to use.
 func (r *Registrar) connect(ctx context.Context, c Connection) (Sysdig, error) {
 	if len(r.allowedURLs) > 0 && !slices.Contains(r.allowedURLs, c.BaseURL) {
-		return nil, fmt.Errorf("refused: this function sends the Sysdig token only to %s, not to %s", strings.Join(r.allowedURLs, ", "), c.BaseURL)
+		return nil, &RefusedError{fmt.Sprintf("this function sends the Sysdig token only to %s, not to %s", strings.Join(r.allowedURLs, ", "), c.BaseURL)}
 	}
 	if len(r.allowedSecrets) > 0 && !slices.Contains(r.allowedSecrets, c.SecretID) {
-		return nil, fmt.Errorf("refused: this function reads the Sysdig token only from %s, not from %s", strings.Join(r.allowedSecrets, ", "), c.SecretID)
+		return nil, &RefusedError{fmt.Sprintf("this function reads the Sysdig token only from %s, not from %s", strings.Join(r.allowedSecrets, ", "), c.SecretID)}
+	}
+	if c.SkipTLSVerify && r.skipTLSVerify != nil && !*r.skipTLSVerify {
+		return nil, &RefusedError{"SkipTlsVerify is true but the stack that deployed this function did not choose it"}
 	}
 	token, err := r.tokens.Token(ctx, c.SecretID)
 	if err != nil {
