@@ -372,3 +372,36 @@ func (s *templateStack) functionCode(publishable bool, assetDir string) awslambd
 	}
 	return awslambda.Code_FromAsset(jsii.String(assetDir), nil)
 }
+
+// connectorFunctionProps are the function settings every stack shares: code, the token
+// secret it alone may read, its log retention, and the environment that bounds what a
+// request may name (the stack's Sysdig URL, allowedSecretIDs, its TLS choice).
+func (s *templateStack) connectorFunctionProps(publishable bool, assetDir string, apiURL *string, secret *tokenSecret, allowedSecretIDs *string) *ConnectorFunctionProps {
+	return &ConnectorFunctionProps{
+		Code:                 s.functionCode(publishable, assetDir),
+		TokenSecretResources: secret.ReadableResources,
+		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
+		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
+		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
+		Environment: map[string]*string{
+			EnvAllowedAPIURLs:     apiURL,
+			EnvAllowedSecretIDs:   allowedSecretIDs,
+			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
+		},
+	}
+}
+
+// providerProps registers role with the stack's registration parameters (regions,
+// OnExisting, DeregisterOnDelete, ProviderApi) under alias, after the role's policies.
+func (s *templateStack) providerProps(common CommonProps, role *SysdigRole, alias *string) *SysdigProviderProps {
+	return &SysdigProviderProps{
+		CommonProps:        common,
+		RoleArn:            role.Role.RoleArn(),
+		Alias:              alias,
+		Regions:            s.str(ParamDiscoveryRegions),
+		OnExisting:         s.str(ParamOnExisting),
+		DeregisterOnDelete: s.str(ParamDeregisterOnDelete),
+		ProviderApi:        s.str(ParamProviderAPI),
+		DependsOn:          role.Dependables(),
+	}
+}

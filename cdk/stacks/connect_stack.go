@@ -196,18 +196,7 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 	s.secretArnOutput = secret.Arn
 
 	// The function.
-	s.Function = NewConnectorFunction(s.Stack, "Connector", &ConnectorFunctionProps{
-		Code:                 s.functionCode(props.Publishable, props.AssetDir),
-		TokenSecretResources: secret.ReadableResources,
-		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
-		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
-		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
-		Environment: map[string]*string{
-			EnvAllowedAPIURLs:     apiURL,
-			EnvAllowedSecretIDs:   secret.ID,
-			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
-		},
-	})
+	s.Function = NewConnectorFunction(s.Stack, "Connector", s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret, secret.ID))
 	common := CommonProps{
 		ServiceToken:     s.Function.ServiceToken(),
 		SysdigApiUrl:     apiURL,
@@ -241,16 +230,7 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 	})
 
 	// Get Role ARN + Add the AWS Account.
-	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", &SysdigProviderProps{
-		CommonProps:        common,
-		RoleArn:            s.Role.Role.RoleArn(),
-		Alias:              s.str(ParamProviderAlias),
-		Regions:            s.str(ParamDiscoveryRegions),
-		OnExisting:         s.str(ParamOnExisting),
-		DeregisterOnDelete: s.str(ParamDeregisterOnDelete),
-		ProviderApi:        s.str(ParamProviderAPI),
-		DependsOn:          s.Role.Dependables(),
-	})
+	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(common, s.Role, s.str(ParamProviderAlias)))
 
 	s.stableLogicalIDs()
 }

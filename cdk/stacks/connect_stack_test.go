@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -376,30 +375,7 @@ func TestConditionsScenarios(t *testing.T) {
 		{name: "URL with a SaaS region", values: map[string]string{ParamAPIToken: token, ParamSysdigCustomURL: "https://sysdig.example.com"}, rules: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEvaluator(t, s.doc, tc.values)
-			if ok, rule := e.rulesHold(t); ok != tc.rules {
-				t.Fatalf("rules hold = %v (failing rule %q), want %v", ok, rule, tc.rules)
-			}
-			have := e.existing()
-			for _, id := range tc.exist {
-				if !have[id] {
-					t.Errorf("%s should exist", id)
-				}
-			}
-			for _, id := range tc.absent {
-				if have[id] {
-					t.Errorf("%s should not exist", id)
-				}
-			}
-			for _, id := range []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigProvider", "ConnectorFunction", "ConnectorRole", "ConnectorLogGroup"} {
-				if !have[id] {
-					t.Errorf("%s must always exist", id)
-				}
-			}
-			if bad := e.unresolved(t); len(bad) > 0 {
-				sort.Strings(bad)
-				t.Errorf("references to resources that do not exist: %v", bad)
-			}
+			checkScenario(t, s.doc, tc.values, tc.rules, tc.exist, tc.absent, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigProvider", "ConnectorFunction", "ConnectorRole", "ConnectorLogGroup"})
 		})
 	}
 	// The checker itself: a DependsOn naming the conditional sysdig_s3 policy directly

@@ -193,3 +193,28 @@ func (e *evaluator) unresolved(t *testing.T) []string {
 	}
 	return bad
 }
+
+// checkScenario asserts, for one launch scenario, whether the rules hold, which resources
+// exist and which do not (always: in every scenario), and that nothing references a
+// resource that does not exist.
+func checkScenario(t *testing.T, doc map[string]interface{}, values map[string]string, rules bool, exist, absent, always []string) {
+	t.Helper()
+	e := newEvaluator(t, doc, values)
+	if ok, rule := e.rulesHold(t); ok != rules {
+		t.Fatalf("rules hold = %v (failing rule %q), want %v", ok, rule, rules)
+	}
+	have := e.existing()
+	for _, id := range append(append([]string(nil), exist...), always...) {
+		if !have[id] {
+			t.Errorf("%s should exist", id)
+		}
+	}
+	for _, id := range absent {
+		if have[id] {
+			t.Errorf("%s should not exist", id)
+		}
+	}
+	if bad := e.unresolved(t); len(bad) > 0 {
+		t.Errorf("references to resources that do not exist: %v", bad)
+	}
+}

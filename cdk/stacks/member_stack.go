@@ -83,22 +83,13 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 		CaptureBucketName:      s.str(ParamCaptureBucketName),
 		CaptureBucketCondition: s.Conditions[CondUseCaptureBucket],
 	})
-	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", &SysdigProviderProps{
-		CommonProps: CommonProps{
-			ServiceToken:     s.str(ParamRegistrarTopicArn),
-			SysdigApiUrl:     s.str(ParamSysdigAPIURL),
-			ApiTokenSecretId: s.str(ParamAPITokenSecretArn),
-			SkipTlsVerify:    s.str(ParamSkipTLSVerify),
-			ServiceTimeout:   seconds(OrgServiceTimeoutSeconds),
-		},
-		RoleArn:            s.Role.Role.RoleArn(),
-		Alias:              s.aliasFromPrefix(),
-		Regions:            s.str(ParamDiscoveryRegions),
-		OnExisting:         s.str(ParamOnExisting),
-		DeregisterOnDelete: s.str(ParamDeregisterOnDelete),
-		ProviderApi:        s.str(ParamProviderAPI),
-		DependsOn:          s.Role.Dependables(),
-	})
+	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(CommonProps{
+		ServiceToken:     s.str(ParamRegistrarTopicArn),
+		SysdigApiUrl:     s.str(ParamSysdigAPIURL),
+		ApiTokenSecretId: s.str(ParamAPITokenSecretArn),
+		SkipTlsVerify:    s.str(ParamSkipTLSVerify),
+		ServiceTimeout:   seconds(OrgServiceTimeoutSeconds),
+	}, s.Role, s.aliasFromPrefix()))
 	setRoleLogicalIDs(s.Role)
 	setLogicalID(s.Provider.Resource, "SysdigProvider")
 

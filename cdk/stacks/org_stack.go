@@ -292,23 +292,14 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	s.secretArn = secret.Arn
 
 	// The registrar: the same function, reading only that secret.
-	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", &ConnectorFunctionProps{
-		Code:                 s.functionCode(props.Publishable, props.AssetDir),
-		TokenSecretResources: secret.ReadableResources,
-		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
-		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
-		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
-		ReservedConcurrency:  s.Params[ParamRegistrarConcurrency].ValueAsNumber(),
-		MaxEventAgeSeconds:   OrgMaxEventAgeSeconds,
-		// Members ask through the topic and name the URL and secret themselves: the
-		// registrar sends the token only to this stack's Sysdig, from this stack's secret
-		// (as this account's resources name it, and as members receive it).
-		Environment: map[string]*string{
-			EnvAllowedAPIURLs:     apiURL,
-			EnvAllowedSecretIDs:   awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}),
-			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
-		},
-	})
+	// Members ask through the topic and name the URL and secret themselves: the registrar
+	// sends the token only to this stack's Sysdig, from this stack's secret (as this
+	// account's resources name it, and as members receive it).
+	registrar := s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret,
+		awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}))
+	registrar.ReservedConcurrency = s.Params[ParamRegistrarConcurrency].ValueAsNumber()
+	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
+	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
 	// A secret this stack creates: nobody but the registrar may read the value.
@@ -399,16 +390,7 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	})
 	prov := common
 	prov.Condition = s.Conditions[CondConnectManagement]
-	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", &SysdigProviderProps{
-		CommonProps:        prov,
-		RoleArn:            s.Role.Role.RoleArn(),
-		Alias:              s.aliasFromPrefix(),
-		Regions:            s.str(ParamDiscoveryRegions),
-		OnExisting:         s.str(ParamOnExisting),
-		DeregisterOnDelete: s.str(ParamDeregisterOnDelete),
-		ProviderApi:        s.str(ParamProviderAPI),
-		DependsOn:          s.Role.Dependables(),
-	})
+	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(prov, s.Role, s.aliasFromPrefix()))
 
 	setRoleLogicalIDs(s.Role)
 	setLogicalID(s.Provider.Resource, "SysdigProvider")

@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -365,30 +364,7 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 		{"no token source", with(), false, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := newEvaluator(t, s.doc, tc.values)
-			if ok, rule := e.rulesHold(t); ok != tc.rules {
-				t.Fatalf("rules hold = %v (failing rule %q), want %v", ok, rule, tc.rules)
-			}
-			have := e.existing()
-			for _, id := range tc.exist {
-				if !have[id] {
-					t.Errorf("%s should exist", id)
-				}
-			}
-			for _, id := range tc.absent {
-				if have[id] {
-					t.Errorf("%s should not exist", id)
-				}
-			}
-			for _, id := range []string{"MemberStackSet", "RegistrarFunction", "RegistrarTopic", "RegistrarTopicPolicy", "RegistrarSubscription", "RegistrarInvokePermission"} {
-				if !have[id] {
-					t.Errorf("%s must always exist", id)
-				}
-			}
-			if bad := e.unresolved(t); len(bad) > 0 {
-				sort.Strings(bad)
-				t.Errorf("references to resources that do not exist: %v", bad)
-			}
+			checkScenario(t, s.doc, tc.values, tc.rules, tc.exist, tc.absent, []string{"MemberStackSet", "RegistrarFunction", "RegistrarTopic", "RegistrarTopicPolicy", "RegistrarSubscription", "RegistrarInvokePermission"})
 		})
 	}
 }
