@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"sysdig-aws-connect/internal/testutil"
 )
 
 const testStackID = "arn:aws:cloudformation:eu-west-1:111122223333:stack/demo/0a1b2c3d-0000-4000-8000-000000000000"
@@ -400,15 +402,7 @@ func TestCatcherControlAPI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, b := testutil.Do(t, req)
 		return resp.StatusCode, b
 	}
 	status, b := do(http.MethodPost, "/_local/response-urls", Target{RequestID: "ctl", StackID: testStackID, LogicalResourceID: "ExternalId"})

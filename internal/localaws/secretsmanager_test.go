@@ -21,6 +21,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
 	"github.com/aws/smithy-go"
+
+	"sysdig-aws-connect/internal/testutil"
 )
 
 const (
@@ -490,15 +492,7 @@ func TestSMControlAPI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			body, err := io.ReadAll(resp.Body)
-			if err != nil {
-				t.Fatal(err)
-			}
+			resp, body := testutil.Do(t, req)
 			if resp.StatusCode != tt.wantStatus {
 				t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, tt.wantStatus)
 			}

@@ -15,6 +15,7 @@ import (
 
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
 
 const (
@@ -52,15 +53,7 @@ func do(t *testing.T, method, url, token, body string) answer {
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp, b := testutil.Do(t, req)
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
 
