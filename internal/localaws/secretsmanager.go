@@ -474,16 +474,26 @@ func (sec *smSecret) currentLocked() *smVersion {
 	return nil
 }
 
-func (s *SecretsManager) getSecretValueLocked(in smInput, now time.Time) (any, string, string) {
-	if in.SecretID == "" {
+// liveSecretLocked finds the secret an operation on its value names: a missing id,
+// an unknown secret and one marked for deletion answer as Secrets Manager does.
+func (s *SecretsManager) liveSecretLocked(id string) (*smSecret, string, string) {
+	if id == "" {
 		return nil, ErrInvalidParameter, "SecretId is required."
 	}
-	sec := s.lookupLocked(in.SecretID)
+	sec := s.lookupLocked(id)
 	if sec == nil {
 		return nil, ErrResourceNotFound, ""
 	}
 	if !sec.deleted.IsZero() {
 		return nil, ErrInvalidRequest, "You can't perform this operation on the secret because it was marked for deletion."
+	}
+	return sec, "", ""
+}
+
+func (s *SecretsManager) getSecretValueLocked(in smInput, now time.Time) (any, string, string) {
+	sec, errType, msg := s.liveSecretLocked(in.SecretID)
+	if sec == nil {
+		return nil, errType, msg
 	}
 	var v *smVersion
 	switch {
@@ -552,18 +562,12 @@ func (s *SecretsManager) createSecretLocked(in smInput, now time.Time) (any, str
 }
 
 func (s *SecretsManager) putSecretValueLocked(in smInput, now time.Time) (any, string, string) {
-	if in.SecretID == "" {
-		return nil, ErrInvalidParameter, "SecretId is required."
-	}
-	if (in.SecretString == nil) == (in.SecretBinary == nil) {
+	if in.SecretID != "" && (in.SecretString == nil) == (in.SecretBinary == nil) {
 		return nil, ErrInvalidParameter, "You must provide either SecretString or SecretBinary, but not both."
 	}
-	sec := s.lookupLocked(in.SecretID)
+	sec, errType, msg := s.liveSecretLocked(in.SecretID)
 	if sec == nil {
-		return nil, ErrResourceNotFound, ""
-	}
-	if !sec.deleted.IsZero() {
-		return nil, ErrInvalidRequest, "You can't perform this operation on the secret because it was marked for deletion."
+		return nil, errType, msg
 	}
 	id := in.ClientRequestToken
 	if id == "" {
