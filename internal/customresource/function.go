@@ -12,6 +12,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambdacontext"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 )
 
 // Result is what a handler produced.
@@ -84,6 +85,9 @@ type Function struct {
 	sender      *Sender
 	logger      *slog.Logger
 	logStreamFn func() string
+	// answerRegion, when set, limits answers to CloudFormation's response bucket there.
+	answerRegion string
+	check        RequestCheck
 }
 
 // Option configures a Function.
@@ -94,6 +98,17 @@ func WithLogger(l *slog.Logger) Option { return func(f *Function) { f.logger = l
 
 // WithSender sets how answers are delivered.
 func WithSender(s *Sender) Option { return func(f *Function) { f.sender = s } }
+
+// WithAnswerRegion limits answers to CloudFormation's response bucket of region (see
+// CheckResponseURL): a request whose ResponseURL is elsewhere is dropped, unanswered.
+func WithAnswerRegion(region string) Option { return func(f *Function) { f.answerRegion = region } }
+
+// RequestCheck decides whether a request may be acted on. Its error refuses the request:
+// the handler is not called, and the error is the Reason of the FAILED answer.
+type RequestCheck func(ctx context.Context, req Request, env Envelope) error
+
+// WithRequestCheck runs check on every request before the handler.
+func WithRequestCheck(check RequestCheck) Option { return func(f *Function) { f.check = check } }
 
 // New wraps h.
 func New(h Handler, opts ...Option) *Function {
@@ -142,12 +157,19 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 		slog.String("stack_id", req.StackID),
 		slog.String("via", env.Via),
 	)
-	if err != nil {
-		var invalid *InvalidRequestError
-		if !errors.As(err, &invalid) || !invalid.Answerable {
-			log.Error("request dropped: nothing to answer to", slog.String("error", err.Error()))
+	var invalid *InvalidRequestError
+	if err != nil && (!errors.As(err, &invalid) || !invalid.Answerable) {
+		log.Error("request dropped: nothing to answer to", slog.String("error", err.Error()))
+		return nil
+	}
+	if f.answerRegion != "" {
+		if uerr := CheckResponseURL(req.ResponseURL, f.answerRegion); uerr != nil {
+			log.Error("request dropped: its ResponseURL is not CloudFormation's, so it gets no answer",
+				slog.String("response_host", ResponseHost(req.ResponseURL)), slog.String("error", uerr.Error()))
 			return nil
 		}
+	}
+	if err != nil {
 		f.answer(ctx, log, req, start, Result{}, err)
 		return nil
 	}
@@ -156,10 +178,37 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	}
 	log.Info("request received", slog.String("physical_id", req.PhysicalResourceID),
 		slog.String("response_url", RedactURL(req.ResponseURL)))
+	if f.check != nil {
+		if cerr := f.checkRequest(ctx, req, env); cerr != nil {
+			log.Warn("request refused", slog.String("claimed_account", claimedAccount(req.StackID)), slog.String("error", cerr.Error()))
+			f.answer(ctx, log, req, start, Result{}, cerr)
+			return nil
+		}
+	}
 
 	res, err := f.run(ctx, log, req)
 	f.answer(ctx, log, req, start, res, err)
 	return nil
+}
+
+// checkRequest runs the request check within the time the handler would have.
+func (f *Function) checkRequest(ctx context.Context, req Request, env Envelope) error {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(noDeadlineBudget)
+	}
+	checkCtx, cancel := context.WithDeadline(ctx, deadline.Add(-defaultMargin(time.Until(deadline))))
+	defer cancel()
+	return f.check(checkCtx, req, env)
+}
+
+// claimedAccount is the account of a stack ARN, as the request claims it.
+func claimedAccount(stackID string) string {
+	a, err := arn.Parse(stackID)
+	if err != nil {
+		return ""
+	}
+	return a.AccountID
 }
 
 // run executes the handler with a deadline that leaves the margin for answering, and

@@ -1,0 +1,94 @@
+package customresource
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// CloudFormation answers custom resources through a presigned URL on its own S3 bucket in
+// the stack's region, cloudformation-custom-resource-response-<region without dashes>
+// (AWS lists it among the buckets a VPC endpoint policy must allow). A custom resource's
+// ServiceToken must be in the stack's region, so that region is the function's.
+
+// responseBucketPrefix starts the name of CloudFormation's response buckets.
+const responseBucketPrefix = "cloudformation-custom-resource-response-"
+
+// dnsSuffixes maps region name prefixes to their partition's DNS suffix, most specific
+// first; every other region is in the aws partition (amazonaws.com), GovCloud included.
+var dnsSuffixes = []struct{ regionPrefix, suffix string }{
+	{"cn-", "amazonaws.com.cn"},
+	{"us-isob-", "sc2s.sgov.gov"},
+	{"us-isof-", "csp.hci.ic.gov"},
+	{"us-iso-", "c2s.ic.gov"},
+	{"eu-isoe-", "cloud.adc-e.uk"},
+	{"eusc-", "amazonaws.eu"},
+}
+
+// DNSSuffix is the DNS suffix of region's partition.
+func DNSSuffix(region string) string {
+	for _, p := range dnsSuffixes {
+		if strings.HasPrefix(region, p.regionPrefix) {
+			return p.suffix
+		}
+	}
+	return "amazonaws.com"
+}
+
+// ResponseBucket is CloudFormation's response bucket of region.
+func ResponseBucket(region string) string {
+	return responseBucketPrefix + strings.ReplaceAll(region, "-", "")
+}
+
+// CheckResponseURL applies the answer rule of a function in region: the ResponseURL must
+// be https on CloudFormation's response bucket of that region, addressed the ways S3
+// allows (virtual-hosted or path style, global, regional or dual-stack endpoint), on the
+// default port; plain http, or https elsewhere, only on a loopback host (local runs).
+// Its error names the host only: the query holds the URL's signature.
+func CheckResponseURL(raw, region string) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return errors.New("ResponseURL is not an absolute URL")
+	}
+	host := strings.ToLower(u.Hostname())
+	if isLoopback(host) && (u.Scheme == "http" || u.Scheme == "https") {
+		return nil
+	}
+	if u.Scheme != "https" {
+		return fmt.Errorf("ResponseURL on %s is not https", host)
+	}
+	if u.User != nil || (u.Port() != "" && u.Port() != "443") {
+		return fmt.Errorf("ResponseURL on %s carries credentials or a port", host)
+	}
+	if region == "" {
+		return errors.New("the function's region is unknown, so no ResponseURL outside loopback can be checked")
+	}
+	region = strings.ToLower(region)
+	bucket, suffix := ResponseBucket(region), DNSSuffix(region)
+	endpoints := []string{
+		"s3." + suffix,
+		"s3." + region + "." + suffix,
+		"s3-" + region + "." + suffix,
+		"s3.dualstack." + region + "." + suffix,
+	}
+	for _, e := range endpoints {
+		if host == bucket+"."+e {
+			return nil
+		}
+		// Path style: the bucket is the first path segment.
+		if host == e && strings.HasPrefix(u.EscapedPath(), "/"+bucket+"/") {
+			return nil
+		}
+	}
+	return fmt.Errorf("ResponseURL on %s is not CloudFormation's response bucket %s in %s", host, bucket, suffix)
+}
+
+// ResponseHost is the host of a ResponseURL, for logs.
+func ResponseHost(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Host
+}
