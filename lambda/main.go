@@ -14,10 +14,12 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/registrar"
+	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
 )
 
@@ -27,6 +29,16 @@ const (
 	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	envAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
+)
+
+// Set by the Organizations deployer (cdk/stacks: EnvStackSetName, EnvStackSetCallAs,
+// EnvDeployerStackID): with STACKSET_NAME, every request through the topic must come
+// from a stack instance of that StackSet in a running operation; unset, none is checked
+// (the single-account stack, where only CloudFormation of the same account invokes).
+const (
+	envStackSetName    = "STACKSET_NAME"
+	envStackSetCallAs  = "STACKSET_CALL_AS"
+	envDeployerStackID = "DEPLOYER_STACK_ID"
 )
 
 func main() {
@@ -60,7 +72,25 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		opts = append(opts, registrar.WithSkipTLSVerifyAllowed(strings.EqualFold(strings.TrimSpace(v), "true")))
 	}
 	handler := registrar.New(tokens, opts...)
-	return customresource.New(handler, customresource.WithLogger(logger)), nil
+
+	// Answers go only to CloudFormation's response bucket of this region.
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
+	}
+	fnOpts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
+	if name := strings.TrimSpace(os.Getenv(envStackSetName)); name != "" {
+		// The SDK reads AWS_ENDPOINT_URL_CLOUDFORMATION itself.
+		checker, err := stackauth.New(cloudformation.NewFromConfig(cfg), name,
+			stackauth.WithCallAs(os.Getenv(envStackSetCallAs)), stackauth.WithDeployerStackID(os.Getenv(envDeployerStackID)))
+		if err != nil {
+			return nil, fmt.Errorf("%s, %s, %s: %w", envStackSetName, envStackSetCallAs, envDeployerStackID, err)
+		}
+		fnOpts = append(fnOpts, customresource.WithRequestCheck(func(ctx context.Context, req customresource.Request, env customresource.Envelope) error {
+			return checker.Check(ctx, stackauth.Request{StackID: req.StackID, ViaTopic: env.Via == "sns"})
+		}))
+	}
+	return customresource.New(handler, fnOpts...), nil
 }
 
 // logLevel follows Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL).

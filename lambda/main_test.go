@@ -39,7 +39,10 @@ type world struct {
 	seq     int
 }
 
-func newWorld(t *testing.T) *world {
+func newWorld(t *testing.T) *world { return newWorldEnv(t, nil) }
+
+// newWorldEnv is newWorld with extra function environment variables.
+func newWorldEnv(t *testing.T, env map[string]string) *world {
 	t.Helper()
 	w := &world{t: t, logs: &testutil.SyncBuffer{}}
 	w.sysdig = sysdigemu.New(sysdigemu.WithToken(token))
@@ -62,6 +65,12 @@ func newWorld(t *testing.T) *world {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+	for _, k := range []string{envStackSetName, envStackSetCallAs, envDeployerStackID} {
+		t.Setenv(k, "")
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
 	fn, err := newFunction(context.Background(), slog.New(slog.NewJSONHandler(w.logs, nil)))
 	if err != nil {
 		t.Fatal(err)
@@ -309,5 +318,82 @@ func TestLogLevel(t *testing.T) {
 		if got := logLevel(in); got != want {
 			t.Errorf("logLevel(%q) = %v, want %v", in, got, want)
 		}
+	}
+}
+
+// With STACKSET_NAME the function asks CloudFormation (AWS_ENDPOINT_URL_CLOUDFORMATION)
+// about every request through the topic before anything else.
+func TestStackSetAuthentication(t *testing.T) {
+	const stackSet = "SysdigAwsConnectOrg-members"
+	const member = "210987654321"
+	memberStack := "arn:aws:cloudformation:us-east-1:" + member + ":stack/StackSet-" + stackSet + "-1/guid"
+	cf := localaws.NewCloudFormation("us-east-1")
+	cf.PutStackInstance(stackSet, localaws.StackInstance{Account: member, Region: "us-east-1", StackID: memberStack, DetailedStatus: localaws.InstanceRunning})
+	cfURL, stop := cf.Start()
+	t.Cleanup(stop)
+	w := newWorldEnv(t, map[string]string{
+		"AWS_ENDPOINT_URL_CLOUDFORMATION": cfURL,
+		envStackSetName:                   stackSet,
+		envStackSetCallAs:                 "SELF",
+		envDeployerStackID:                stackID,
+	})
+	memberRole := "arn:aws:iam::" + member + ":role/sysdig-role"
+
+	// The member's own stack, in a StackSet operation: registered.
+	ok, _ := w.invoke(call{requestType: "Create", sns: true, stackID: memberStack, props: w.props("RoleArn", memberRole)})
+	if ok.Status != "SUCCESS" || len(w.sysdig.Providers()) != 1 {
+		t.Fatalf("member create: %+v", ok)
+	}
+	calls := len(w.sysdig.Requests())
+	// The deployer's own resources, invoked directly: no CloudFormation call.
+	before := cf.Count("DescribeStackInstance")
+	own, _ := w.invoke(call{requestType: "Create", resourceType: "Custom::SysdigExternalId",
+		props: map[string]any{"SysdigApiUrl": w.sysURL, "ApiTokenSecretId": secretName, "ServiceToken": "x"}})
+	if own.Status != "SUCCESS" || cf.Count("DescribeStackInstance") != before {
+		t.Fatalf("deployer's own request: %+v", own)
+	}
+	calls = len(w.sysdig.Requests())
+
+	// Forgeries: no Sysdig call, a FAILED answer saying why.
+	for _, c := range []call{
+		{requestType: "Delete", sns: true, stackID: strings.Replace(memberStack, "-1/guid", "-forged/guid", 1), physicalID: ok.PhysicalResourceID, props: w.props("RoleArn", memberRole)},
+		{requestType: "Create", sns: true, stackID: "arn:aws:cloudformation:us-east-1:111122223333:stack/x/guid", props: w.props("RoleArn", "arn:aws:iam::111122223333:role/sysdig-role")},
+		{requestType: "Delete", sns: true, stackID: stackID, physicalID: ok.PhysicalResourceID, props: w.props("RoleArn", memberRole)},
+	} {
+		resp, _ := w.invoke(c)
+		if resp.Status != "FAILED" || !strings.Contains(resp.Reason, "refused") {
+			t.Fatalf("forged %s for %s: %+v", c.requestType, c.stackID, resp)
+		}
+	}
+	if len(w.sysdig.Requests()) != calls || len(w.sysdig.Providers()) != 1 {
+		t.Fatalf("a refused request reached Sysdig: %d calls, %d providers", len(w.sysdig.Requests())-calls, len(w.sysdig.Providers()))
+	}
+	if !strings.Contains(w.logs.String(), `"claimed_account":"111122223333"`) {
+		t.Fatal("the refusal is not logged with the claimed account")
+	}
+	w.assertClean()
+}
+
+// The function does not start with a configuration it cannot honour.
+func TestStartRefusesBadConfiguration(t *testing.T) {
+	for name, env := range map[string]map[string]string{
+		"no region":       {"AWS_REGION": ""},
+		"bad CallAs":      {envStackSetName: "s", envStackSetCallAs: "ADMIN"},
+		"bad deployer id": {envStackSetName: "s", envDeployerStackID: "not-an-arn"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Setenv("AWS_REGION", "us-east-1")
+			t.Setenv("AWS_CONFIG_FILE", "/dev/null")
+			t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+			for _, k := range []string{envStackSetName, envStackSetCallAs, envDeployerStackID} {
+				t.Setenv(k, "")
+			}
+			for k, v := range env {
+				t.Setenv(k, v)
+			}
+			if _, err := newFunction(context.Background(), slog.Default()); err == nil {
+				t.Fatal("started")
+			}
+		})
 	}
 }
