@@ -31,6 +31,7 @@ func TestOrganizationRollout(t *testing.T) {
 		FunctionTimeout: orgFunctionTimeout(t),
 		Concurrency:     concurrency,
 		Sysdig:          []sysdigemu.Option{sysdigemu.WithRateLimit(ratePerSec, 10)},
+		FunctionEnv:     localrun.OrganizationEnv("SysdigAwsConnectOrg"),
 	})
 	unrelated := env.Sysdig.Seed(sysdigProviderSpec("arn:aws:iam::999999999999:role/not-part-of-the-rollout"))
 
@@ -80,6 +81,7 @@ func TestOrganizationRollout(t *testing.T) {
 		stacks[i] = cfnsim.New(memberTemplate, cfnsim.Pseudo{AccountID: account, Region: localrun.Region, StackName: "StackSet-SysdigAwsConnect-" + account},
 			env.Invoker(), env.Responder(), cfnsim.WithMaxWait(5*time.Minute))
 	}
+	env.RegisterStackInstances("SysdigAwsConnectOrg", stacks...)
 
 	start := time.Now()
 	if errs := all(stacks, func(s *cfnsim.Stack) error { return s.Create(ctx(t), params) }); len(errs) > 0 {

@@ -22,10 +22,12 @@ TEMPLATE        := templates/sysdig-aws-connect.json
 ORG_TEMPLATE    := templates/sysdig-aws-connect-org.json
 ORG_TEMPLATE_KEY ?= sysdig-aws-connect/sysdig-aws-connect-org.json
 ORG_STACK_NAME  ?= sysdig-aws-connect-org
-# publish settings; empty means cmd/publish's default (cdk/launch: bucket prefix
-# sysdig-aws-connect, region us-east-1, keys sysdig-aws-connect/function.zip and
-# sysdig-aws-connect/sysdig-aws-connect.json, stack name sysdig-aws-connect).
+# publish settings; empty means cmd/publish's default (cdk/launch: region us-east-1, keys
+# sysdig-aws-connect/function.zip and sysdig-aws-connect/sysdig-aws-connect.json, stack
+# name sysdig-aws-connect). BUCKET_PREFIX has no default: name buckets you own.
+# CODE_SIGNING_CONFIG: Lambda code signing configuration ARNs, one per region (optional).
 BUCKET_PREFIX   ?=
+CODE_SIGNING_CONFIG ?=
 REGIONS         ?=
 CODE_KEY        ?=
 TEMPLATE_KEY    ?=
@@ -65,7 +67,7 @@ publish: package check-templates ## upload zip + template to <BUCKET_PREFIX>-<re
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-template-key,$(TEMPLATE_KEY)) \
 	  $(call publish_flag,-stack-name,$(STACK_NAME)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
-	  -path-style=$(S3_PATH_STYLE)
+	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)
 
 .PHONY: publish-org
 publish-org: package check-templates ## upload zip + Organizations deployer template, print Launch Stack URLs
@@ -73,4 +75,4 @@ publish-org: package check-templates ## upload zip + Organizations deployer temp
 	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
-	  -path-style=$(S3_PATH_STYLE)
+	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)

@@ -10,11 +10,15 @@ import (
 	"strings"
 )
 
-// Defaults of the code location: the published template reads the zip from the bucket
+// The code location: the published template reads the zip from the bucket
 // <CodeBucketPrefix>-<region> at CodeKey (Lambda reads code only from a bucket in the
-// function's region, hence one bucket per region).
+// function's region, hence one bucket per region). CodeBucketPrefix has no default: whoever
+// owns those buckets decides what code runs with the Sysdig token, so the publisher's
+// Launch Stack URL names them, or the person launching does.
 const (
-	DefaultCodeBucketPrefix = "sysdig-aws-connect"
+	// ReleaseCodeBucketPrefix is where this project's own releases are published (the
+	// README's Launch Stack links); it is no default of the template or of publish.
+	ReleaseCodeBucketPrefix = "sysdig-aws-connect"
 	DefaultCodeKey          = "sysdig-aws-connect/function.zip"
 	DefaultTemplateKey      = "sysdig-aws-connect/sysdig-aws-connect.json"
 	DefaultStackName        = "sysdig-aws-connect"
@@ -25,8 +29,9 @@ const (
 
 // Parameter names of the published template that publish pre-fills.
 const (
-	ParamCodeBucketPrefix = "CodeBucketPrefix"
-	ParamCodeKey          = "CodeKey"
+	ParamCodeBucketPrefix     = "CodeBucketPrefix"
+	ParamCodeKey              = "CodeKey"
+	ParamCodeSigningConfigArn = "CodeSigningConfigArn"
 )
 
 // RegionalBucket is the bucket name for a prefix and a region.

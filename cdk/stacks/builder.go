@@ -265,13 +265,15 @@ func (s *templateStack) logRetentionParam() {
 	})
 }
 
-// codeParams: CodeBucketPrefix, CodeKey (publishable templates with a function).
+// codeParams: CodeBucketPrefix, CodeKey, CodeSigningConfigArn (publishable templates
+// with a function), their condition and rule. Whoever owns the code buckets chooses the
+// code that reads the Sysdig token, so the prefix has no default.
 func (s *templateStack) codeParams() {
 	s.param(ParamCodeBucketPrefix, &awscdk.CfnParameterProps{
-		Default:               jsii.String(launch.DefaultCodeBucketPrefix),
-		AllowedPattern:        jsii.String(`^[a-z0-9][a-z0-9.-]{1,40}[a-z0-9]$`),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(`^$|^[a-z0-9][a-z0-9.-]{1,40}[a-z0-9]$`),
 		ConstraintDescription: jsii.String("an S3 bucket name prefix"),
-		Description:           jsii.String("The function's code is read from the bucket <CodeBucketPrefix>-<region>."),
+		Description:           jsii.String("Required: the function's zip is read from the bucket <CodeBucketPrefix>-<region>, owned by you or a publisher you trust."),
 	})
 	s.param(ParamCodeKey, &awscdk.CfnParameterProps{
 		Default:               jsii.String(launch.DefaultCodeKey),
@@ -279,6 +281,15 @@ func (s *templateStack) codeParams() {
 		ConstraintDescription: jsii.String("an S3 key ending in .zip"),
 		Description:           jsii.String("S3 key of the function's zip in that bucket."),
 	})
+	s.param(ParamCodeSigningConfigArn, &awscdk.CfnParameterProps{
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(`^$|^arn:aws[a-z-]*:lambda:[a-z0-9-]+:[0-9]{12}:code-signing-config:csc-[a-z0-9]{17}$`),
+		ConstraintDescription: jsii.String("a Lambda code signing configuration ARN"),
+		Description:           jsii.String("Optional: Lambda then runs only a zip signed by this configuration's signing profiles."),
+	})
+	s.cond(CondHasCodeSigning, notEmpty(s.str(ParamCodeSigningConfigArn)))
+	s.rule("CodeBucketPrefixRequired", "Set CodeBucketPrefix: your (or a trusted publisher's) buckets <prefix>-<region> holding the zip; make publish's Launch Stack URL fills it in.",
+		notEmpty(s.str(ParamCodeBucketPrefix)))
 }
 
 // Shared conditions, rules and resources. -----------------------------------------------
@@ -363,6 +374,29 @@ func (s *templateStack) tokenSecret() *tokenSecret {
 	}
 }
 
+// tokenSecretPolicy lets only readerRoleArn read the value of the secret the stack
+// creates. Only GetSecretValue is denied, so the account's administrators still manage
+// the secret (describe, put a new value, tag, delete, and change or remove this policy).
+func (s *templateStack) tokenSecretPolicy(secret awssecretsmanager.CfnSecret, readerRoleArn *string, sid string) awssecretsmanager.CfnResourcePolicy {
+	p := awssecretsmanager.NewCfnResourcePolicy(s.Stack, jsii.String("ApiTokenSecretPolicy"), &awssecretsmanager.CfnResourcePolicyProps{
+		SecretId:          secret.Ref(),
+		BlockPublicPolicy: jsii.Bool(true),
+		ResourcePolicy: map[string]interface{}{
+			"Version": "2012-10-17",
+			"Statement": []interface{}{map[string]interface{}{
+				"Sid":       sid,
+				"Effect":    "Deny",
+				"Principal": map[string]interface{}{"AWS": "*"},
+				"Action":    "secretsmanager:GetSecretValue",
+				"Resource":  "*",
+				"Condition": map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": readerRoleArn}},
+			}},
+		},
+	})
+	p.CfnOptions().SetCondition(s.Conditions[CondCreateTokenSecret])
+	return p
+}
+
 // functionCode is the bootstrap: from <CodeBucketPrefix>-<region> (publishable) or the asset.
 func (s *templateStack) functionCode(publishable bool, assetDir string) awslambda.Code {
 	if publishable {
@@ -377,8 +411,13 @@ func (s *templateStack) functionCode(publishable bool, assetDir string) awslambd
 // secret it alone may read, its log retention, and the environment that bounds what a
 // request may name (the stack's Sysdig URL, allowedSecretIDs, its TLS choice).
 func (s *templateStack) connectorFunctionProps(publishable bool, assetDir string, apiURL *string, secret *tokenSecret, allowedSecretIDs *string) *ConnectorFunctionProps {
+	var signing *string
+	if publishable {
+		signing = s.ifCond(CondHasCodeSigning, s.str(ParamCodeSigningConfigArn), awscdk.Aws_NO_VALUE())
+	}
 	return &ConnectorFunctionProps{
 		Code:                 s.functionCode(publishable, assetDir),
+		CodeSigningConfigArn: signing,
 		TokenSecretResources: secret.ReadableResources,
 		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
 		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],

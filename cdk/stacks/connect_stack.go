@@ -35,9 +35,10 @@ const (
 	ParamCreateCaptureBucket    = "CreateCaptureBucket"
 	ParamCaptureRetentionDays   = "CaptureRetentionDays"
 	ParamLogRetentionDays       = "LogRetentionDays"
-	ParamCodeBucketPrefix       = launch.ParamCodeBucketPrefix // published template only
-	ParamCodeKey                = launch.ParamCodeKey          // published template only
-	ParamProviderAliasPrefix    = "ProviderAliasPrefix"        // Organizations templates
+	ParamCodeBucketPrefix       = launch.ParamCodeBucketPrefix     // published template only
+	ParamCodeKey                = launch.ParamCodeKey              // published template only
+	ParamCodeSigningConfigArn   = launch.ParamCodeSigningConfigArn // published template only
+	ParamProviderAliasPrefix    = "ProviderAliasPrefix"            // Organizations templates
 )
 
 // Condition names.
@@ -51,6 +52,7 @@ const (
 	CondCreateBucket      = "CreateCaptureBucketCondition"
 	CondHasBucketName     = "HasCaptureBucketName"
 	CondUseCaptureBucket  = "UseCaptureBucket"
+	CondHasCodeSigning    = "HasCodeSigningConfig"
 )
 
 // Parameter values with a meaning of their own.
@@ -101,6 +103,7 @@ type ConnectStack struct {
 	ExternalID    *SysdigExternalID
 	Provider      *SysdigProvider
 	TokenSecret   awssecretsmanager.CfnSecret
+	SecretPolicy  awssecretsmanager.CfnResourcePolicy
 	CaptureBucket *CaptureBucket
 
 	externalIDInUse   *string
@@ -197,6 +200,8 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 
 	// The function.
 	s.Function = NewConnectorFunction(s.Stack, "Connector", s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret, secret.ID))
+	// A secret this stack creates: nobody but the function reads the token.
+	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, s.Function.Role.AttrArn(), "OnlyTheConnectorReadsTheToken")
 	common := CommonProps{
 		ServiceToken:     s.Function.ServiceToken(),
 		SysdigApiUrl:     apiURL,

@@ -322,7 +322,8 @@ func TestParametersAreDescribedValidatedAndGrouped(t *testing.T) {
 		`["us1","us2","us3","us4","eu1","eu2","au1","in1","me2","jp1","custom"]`)
 	equalJSON(t, "default account", params[ParamSysdigAwsAccountID].(map[string]interface{})["Default"], `"273107874544"`)
 	equalJSON(t, "default role", params[ParamRoleName].(map[string]interface{})["Default"], `"sysdig-role"`)
-	equalJSON(t, "default code prefix", params[ParamCodeBucketPrefix].(map[string]interface{})["Default"], `"`+launch.DefaultCodeBucketPrefix+`"`)
+	// No default code bucket: its owner chooses the code that reads the token.
+	equalJSON(t, "no default code prefix", params[ParamCodeBucketPrefix].(map[string]interface{})["Default"], `""`)
 	equalJSON(t, "default code key", params[ParamCodeKey].(map[string]interface{})["Default"], `"`+launch.DefaultCodeKey+`"`)
 
 	for name, cases := range map[string]map[string]bool{
@@ -351,18 +352,20 @@ func TestConditionsScenarios(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		values map[string]string
+		noCode bool // launched without CodeBucketPrefix (not from a Launch Stack URL)
 		rules  bool
 		exist  []string
 		absent []string
 	}{
 		{name: "new secret, fetched external id, no bucket",
 			values: map[string]string{ParamAPIToken: token}, rules: true,
-			exist:  []string{"ApiTokenSecretResource", "SysdigExternalId"},
+			exist:  []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"},
 			absent: []string{"CaptureBucket", "CaptureBucketPolicy", "SysdigS3Policy"}},
 		{name: "existing secret by name, given external id, existing bucket",
 			values: map[string]string{ParamAPITokenSecret: "sysdig/api-token", ParamExternalID: "04acdd59-4c98-4d11-8ee5-424326248161", ParamCaptureBucketName: "my-captures"}, rules: true,
 			exist:  []string{"SysdigS3Policy"},
-			absent: []string{"ApiTokenSecretResource", "SysdigExternalId", "CaptureBucket"}},
+			absent: []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId", "CaptureBucket"}},
+		{name: "no code bucket prefix", values: map[string]string{ParamAPIToken: token}, noCode: true, rules: false},
 		{name: "existing secret by ARN with KMS key, created bucket with a generated name",
 			values: map[string]string{ParamAPITokenSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:sysdig-AbCdEf", ParamAPITokenKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", ParamCreateCaptureBucket: "true"}, rules: true,
 			exist:  []string{"CaptureBucket", "CaptureBucketPolicy", "SysdigS3Policy", "SysdigExternalId"},
@@ -375,7 +378,8 @@ func TestConditionsScenarios(t *testing.T) {
 		{name: "URL with a SaaS region", values: map[string]string{ParamAPIToken: token, ParamSysdigCustomURL: "https://sysdig.example.com"}, rules: false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkScenario(t, s.doc, tc.values, tc.rules, tc.exist, tc.absent, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigProvider", "ConnectorFunction", "ConnectorRole", "ConnectorLogGroup"})
+			values := launched(tc.values, !tc.noCode)
+			checkScenario(t, s.doc, values, tc.rules, tc.exist, tc.absent, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigProvider", "ConnectorFunction", "ConnectorRole", "ConnectorLogGroup"})
 		})
 	}
 	// The checker itself: a DependsOn naming the conditional sysdig_s3 policy directly
@@ -516,17 +520,18 @@ func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
 		}
 	}
 	s := publishedStack(t)
+	docs := userDocs(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
-			if !strings.Contains(text, "`"+name+"`") {
-				t.Errorf("README.md lacks the %s entry %s", section, name)
+			if !strings.Contains(docs, "`"+name+"`") {
+				t.Errorf("neither README.md nor docs/ explains the %s entry %s", section, name)
 			}
 		}
 	}
 	region := "us-east-1"
-	bucket := launch.RegionalBucket(launch.DefaultCodeBucketPrefix, region)
+	bucket := launch.RegionalBucket(launch.ReleaseCodeBucketPrefix, region)
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultTemplateKey), launch.DefaultStackName,
-		map[string]string{launch.ParamCodeBucketPrefix: launch.DefaultCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
+		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
 		t.Errorf("README.md's Launch Stack link is not what make publish prints for the defaults:\n%s", link)
 	}
@@ -592,5 +597,60 @@ func TestConstructsReuseWithAnotherServiceToken(t *testing.T) {
 		return nagFindings(stack)
 	}(); len(f) > 0 {
 		t.Errorf("reused constructs: unsuppressed findings:\n%s", strings.Join(f, "\n"))
+	}
+}
+
+// The single-account stack's token secret, when the stack creates it, is readable by the
+// connector's role only, as the deployer's is by the registrar's.
+func TestTokenSecretIsReadableOnlyByTheConnector(t *testing.T) {
+	s := publishedStack(t)
+	pol := s.resource(t, "ApiTokenSecretPolicy")
+	equalJSON(t, "condition", pol["Condition"], `"CreateTokenSecret"`)
+	equalJSON(t, "resource policy", props(pol), `{"SecretId":{"Ref":"ApiTokenSecretResource"},"BlockPublicPolicy":true,"ResourcePolicy":{"Version":"2012-10-17","Statement":[
+		{"Sid":"OnlyTheConnectorReadsTheToken","Effect":"Deny","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*",
+		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["ConnectorRole","Arn"]}}}}]}}`)
+	for id, r := range s.section("Resources") {
+		if id != "ConnectorRole" && id != "ApiTokenSecretPolicy" && strings.Contains(canon(r), "GetSecretValue") {
+			t.Errorf("%s grants or mentions GetSecretValue", id)
+		}
+	}
+	// The cdk deploy stack gets the same policy.
+	asset := synth(t, "", false, false, nil)
+	assertCDK(t, "cdk deploy stack's secret policy", func() {
+		asset.tmpl.ResourceCountIs(jsii.String("AWS::SecretsManager::ResourcePolicy"), jsii.Number(1))
+	})
+}
+
+// Both templates that carry code read it from buckets the launcher names (no default, a
+// rule), and let Lambda enforce a code signature when a configuration is given.
+func TestCodeProvenance(t *testing.T) {
+	for name, c := range map[string]struct {
+		s  *synthesized
+		fn string
+	}{"single account": {publishedStack(t), "ConnectorFunction"}, "deployer": {publishedOrg(t), "RegistrarFunction"}} {
+		t.Run(name, func(t *testing.T) {
+			params := c.s.section("Parameters")
+			equalJSON(t, "no default prefix", params[ParamCodeBucketPrefix].(map[string]interface{})["Default"], `""`)
+			equalJSON(t, "rule", c.s.section("Rules")["CodeBucketPrefixRequired"].(map[string]interface{})["Assertions"].([]interface{})[0].(map[string]interface{})["Assert"],
+				`{"Fn::Not":[{"Fn::Equals":[{"Ref":"CodeBucketPrefix"},""]}]}`)
+			signing := params[ParamCodeSigningConfigArn].(map[string]interface{})
+			equalJSON(t, "signing optional", signing["Default"], `""`)
+			re := regexp.MustCompile(signing["AllowedPattern"].(string))
+			for v, ok := range map[string]bool{"": true, "arn:aws:lambda:us-east-1:123456789012:code-signing-config:csc-0123456789abcdef0": true,
+				"arn:aws-cn:lambda:cn-north-1:123456789012:code-signing-config:csc-0123456789abcdef0": true, "csc-0123456789abcdef0": false,
+				"arn:aws:lambda:us-east-1:123456789012:function:f": false} {
+				if re.MatchString(v) != ok {
+					t.Errorf("CodeSigningConfigArn pattern on %q: got %v", v, !ok)
+				}
+			}
+			equalJSON(t, "condition", c.s.section("Conditions")[CondHasCodeSigning], `{"Fn::Not":[{"Fn::Equals":[{"Ref":"CodeSigningConfigArn"},""]}]}`)
+			equalJSON(t, "function", props(c.s.resource(t, c.fn))["CodeSigningConfigArn"],
+				`{"Fn::If":["HasCodeSigningConfig",{"Ref":"CodeSigningConfigArn"},{"Ref":"AWS::NoValue"}]}`)
+		})
+	}
+	// The cdk deploy stack builds its code locally: no code parameters, no signing.
+	asset := synth(t, "", false, false, nil)
+	if _, ok := asset.section("Parameters")[ParamCodeBucketPrefix]; ok || strings.Contains(canon(asset.doc), "CodeSigningConfigArn") {
+		t.Error("the cdk deploy stack carries code parameters")
 	}
 }

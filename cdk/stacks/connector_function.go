@@ -19,6 +19,11 @@ const (
 type ConnectorFunctionProps struct {
 	// Code is the bootstrap: an asset directory (cdk deploy) or an S3 object (published template).
 	Code awslambda.Code
+	// CodeSigningConfigArn makes Lambda check the zip's signature (optional; may be a token).
+	CodeSigningConfigArn *string
+	// Statements are added to the role's policy (what a function needs beyond the token
+	// and its logs, such as the registrar's DescribeStackInstance).
+	Statements []interface{}
 	// TokenSecretResources is the IAM Resource value for secretsmanager:GetSecretValue:
 	// a string, a list, or a token resolving to either. Nothing else is readable.
 	TokenSecretResources interface{}
@@ -99,6 +104,7 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		}
 		statements = append(statements, kms)
 	}
+	statements = append(statements, props.Statements...)
 
 	f.Role = awsiam.NewCfnRole(c, jsii.String("Role"), &awsiam.CfnRoleProps{
 		Description: jsii.String("Execution role of the Sysdig connector function: read the API token secret, write its own logs."),
@@ -136,6 +142,9 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		LogGroup:    f.LogGroup,
 		Environment: &props.Environment,
 	})
+	if props.CodeSigningConfigArn != nil {
+		f.Function.Node().DefaultChild().(awslambda.CfnFunction).SetCodeSigningConfigArn(props.CodeSigningConfigArn)
+	}
 	// CloudFormation invokes the function asynchronously. Lambda retries a crashed
 	// invocation, but an event that could only be answered after the custom resources'
 	// ServiceTimeout is useless: CloudFormation has stopped waiting.

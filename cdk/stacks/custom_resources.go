@@ -183,3 +183,12 @@ const (
 	EnvAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	EnvAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
 )
+
+// The registrar's environment variables that authenticate requests through its topic
+// (lambda/main.go, internal/stackauth): the StackSet whose instances may ask, how this
+// account administers it (CallAs), and the deployer's own stack id.
+const (
+	EnvStackSetName    = "STACKSET_NAME"
+	EnvStackSetCallAs  = "STACKSET_CALL_AS"
+	EnvDeployerStackID = "DEPLOYER_STACK_ID"
+)

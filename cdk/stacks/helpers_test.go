@@ -218,3 +218,34 @@ func checkScenario(t *testing.T, doc map[string]interface{}, values map[string]s
 		t.Errorf("references to resources that do not exist: %v", bad)
 	}
 }
+
+// launched is values as a Launch Stack URL from make publish gives them (CodeBucketPrefix
+// filled in) when fromURL is true.
+func launched(values map[string]string, fromURL bool) map[string]string {
+	out := map[string]string{}
+	for k, v := range values {
+		out[k] = v
+	}
+	if fromURL {
+		out[ParamCodeBucketPrefix] = "acme-sysdig"
+	}
+	return out
+}
+
+// userDocs is what users read: README.md and the pages under docs/.
+func userDocs(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := filepath.Glob(filepath.Join("..", "..", "docs", "*.md"))
+	for _, p := range pages {
+		page, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(append(b, '\n'), page...)
+	}
+	return string(b)
+}

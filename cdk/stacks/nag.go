@@ -17,9 +17,13 @@ const (
 		"CloudTrail S3 data events are the audit trail to use when the account requires one."
 	reasonNoRotation = "The Sysdig Monitor API token is issued by Sysdig, not by AWS: a Secrets Manager rotation function cannot mint a new one. " +
 		"Rotate it in Sysdig and update the secret (or the ApiToken parameter)."
+	reasonStackSetID = "Only DescribeStackInstance on this stack's StackSet, whose ARN ends in an id CloudFormation generates."
 	reasonTopicNoKMS = "Messages hold no token (only the secret's ARN) and a response URL valid for one request; TLS-only (topic policy). " +
 		"aws/sns cannot serve publishers in other accounts, and a customer managed key would have to let every principal of the organization use it."
 )
+
+// reasonSigningNoValue acknowledges CDK's validation of the CodeSigningConfigArn default.
+const reasonSigningNoValue = "CodeSigningConfigArn is Fn::If(HasCodeSigningConfig, the ARN, AWS::NoValue): never empty."
 
 // suppress records one accepted finding on c and its children.
 func suppress(c constructs.IConstruct, id, reason string, appliesTo ...interface{}) {
@@ -43,5 +47,6 @@ func acknowledgeValidationWarnings(s *ConnectStack) {
 		"inside Fn::If on that resource's own condition, which is how CloudFormation expects it.")
 	ack(s.Stack, "W2509", "ApiTokenSecret is the name or ARN of a secret, not a secret; the token itself is the NoEcho ApiToken.")
 	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
+	ack(s.Stack, "W1030", reasonSigningNoValue)
 	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
 }

@@ -96,7 +96,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
-	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
 }
 
 // NewOrgStack builds the deployer. The member template is synthesized first (in a
@@ -129,6 +129,8 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)"})
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
 	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
+	suppress(s.Registrar.Role, "AwsSolutions-IAM5", reasonStackSetID,
+		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stackset/<AWS::StackName>-members:*")
 	s.acknowledgeValidationWarnings()
 	return s, nil
 }
@@ -298,29 +300,24 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	registrar := s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret,
 		awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}))
 	registrar.ReservedConcurrency = s.Params[ParamRegistrarConcurrency].ValueAsNumber()
+	// Requests through the topic are authenticated: CloudFormation, asked in this account,
+	// must confirm the member stack is the StackSet's instance in a running operation.
+	registrar.Environment[EnvStackSetName] = s.stackSetName()
+	registrar.Environment[EnvStackSetCallAs] = s.str(ParamCallAs)
+	registrar.Environment[EnvDeployerStackID] = awscdk.Aws_STACK_ID()
+	registrar.Statements = append(registrar.Statements, map[string]interface{}{
+		"Sid":    "AuthenticateMemberRequests",
+		"Effect": "Allow",
+		"Action": "cloudformation:DescribeStackInstance",
+		// The StackSet's ARN ends in its generated id.
+		"Resource": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${AWS::StackName}-members:*"), nil),
+	})
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
 	// A secret this stack creates: nobody but the registrar may read the value.
-	// Only GetSecretValue is denied, so the account's administrators still manage the
-	// secret (describe, put a new value, tag, delete, and change or remove this policy).
-	s.SecretPolicy = awssecretsmanager.NewCfnResourcePolicy(s.Stack, jsii.String("ApiTokenSecretPolicy"), &awssecretsmanager.CfnResourcePolicyProps{
-		SecretId:          s.TokenSecret.Ref(),
-		BlockPublicPolicy: jsii.Bool(true),
-		ResourcePolicy: map[string]interface{}{
-			"Version": "2012-10-17",
-			"Statement": []interface{}{map[string]interface{}{
-				"Sid":       "OnlyTheRegistrarReadsTheToken",
-				"Effect":    "Deny",
-				"Principal": map[string]interface{}{"AWS": "*"},
-				"Action":    "secretsmanager:GetSecretValue",
-				"Resource":  "*",
-				"Condition": map[string]interface{}{"ArnNotEquals": map[string]interface{}{"aws:PrincipalArn": registrarRoleArn}},
-			}},
-		},
-	})
-	s.SecretPolicy.CfnOptions().SetCondition(s.Conditions[CondCreateTokenSecret])
+	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, registrarRoleArn, "OnlyTheRegistrarReadsTheToken")
 
 	// The registrar topic: members' registrations arrive here.
 	s.Topic = awssns.NewCfnTopic(s.Stack, jsii.String("RegistrarTopic"), &awssns.CfnTopicProps{
@@ -401,6 +398,12 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
 }
 
+// stackSetName is the StackSet's name: fixed by the stack name, so the registrar can know
+// it without depending on the StackSet (which depends on the registrar).
+func (s *OrgStack) stackSetName() *string {
+	return awscdk.Fn_Sub(jsii.String("${AWS::StackName}-members"), nil)
+}
+
 // stackSet deploys the member template to every account of the OUs, in this region only.
 func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 	param := func(key string, value *string) interface{} {
@@ -440,7 +443,7 @@ func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 		tags = append(tags, &awscdk.CfnTag{Key: jsii.String(k), Value: jsii.String(props.Tags[k])})
 	}
 	ss := &awscloudformation.CfnStackSetProps{
-		StackSetName:    awscdk.Fn_Join(jsii.String("-"), &[]*string{awscdk.Aws_STACK_NAME(), jsii.String("members")}),
+		StackSetName:    s.stackSetName(),
 		Description:     jsii.String("sysdig-aws-connect member accounts: the Sysdig role and its registration through the registrar topic."),
 		PermissionModel: jsii.String("SERVICE_MANAGED"),
 		CallAs:          s.str(ParamCallAs),
@@ -500,5 +503,6 @@ func (s *OrgStack) acknowledgeValidationWarnings() {
 	ack(s.Stack, "W1001", "Outputs reference conditional resources only inside Fn::If on that resource's own condition, or carry the same condition.")
 	ack(s.Stack, "W2509", "ApiTokenSecret is the name or ARN of a secret, not a secret; the token itself is the NoEcho ApiToken.")
 	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
+	ack(s.Stack, "W1030", reasonSigningNoValue)
 	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
 }

@@ -2,6 +2,7 @@ package stacks
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -110,7 +111,7 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 		"ManagedExecution":     `{"Active":true}`,
 		"Capabilities":         `["CAPABILITY_NAMED_IAM"]`,
 		"CallAs":               `{"Ref":"CallAs"}`,
-		"StackSetName":         `{"Fn::Join":["-",[{"Ref":"AWS::StackName"},"members"]]}`,
+		"StackSetName":         `{"Fn::Sub":"${AWS::StackName}-members"}`,
 		"OperationPreferences": `{"MaxConcurrentPercentage":{"Ref":"MaxConcurrentPercentage"},"FailureTolerancePercentage":{"Ref":"FailureTolerancePercentage"},"ConcurrencyMode":{"Ref":"ConcurrencyMode"},"RegionConcurrencyType":{"Ref":"RegionConcurrencyType"}}`,
 		// One group, this stack's region only, the OUs given.
 		"StackInstancesGroup": `[{"DeploymentTargets":{"OrganizationalUnitIds":{"Ref":"OrganizationalUnitIds"}},"Regions":[{"Ref":"AWS::Region"}]}]`,
@@ -269,7 +270,8 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Ref":"ApiTokenSecret"}]},
 			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
 				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]},
-		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"}}}`)
+		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
+		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
@@ -284,6 +286,33 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 		equalJSON(t, id+" ServiceToken", props(s.resource(t, id))["ServiceToken"], `{"Fn::GetAtt":["RegistrarFunction","Arn"]}`)
 	}
 	equalJSON(t, "member ServiceTimeout", props(publishedMember(t).resource(t, "SysdigProvider"))["ServiceTimeout"], `"3600"`)
+}
+
+// The registrar authenticates requests through its topic: it may describe the stack
+// instances of its own StackSet, and nothing else of CloudFormation.
+func TestOrgRegistrarAuthenticatesMemberRequests(t *testing.T) {
+	s := publishedOrg(t)
+	statements := props(s.resource(t, "RegistrarRole"))["Policies"].([]interface{})[0].(map[string]interface{})["PolicyDocument"].(map[string]interface{})["Statement"].([]interface{})
+	var auth []interface{}
+	for _, st := range statements {
+		if strings.Contains(canon(st), "cloudformation:") {
+			auth = append(auth, st)
+		}
+	}
+	if len(auth) != 1 {
+		t.Fatalf("%d statements grant CloudFormation actions, want 1: %s", len(auth), canon(auth))
+	}
+	equalJSON(t, "DescribeStackInstance on its own StackSet", auth[0], `{"Sid":"AuthenticateMemberRequests","Effect":"Allow","Action":"cloudformation:DescribeStackInstance",
+		"Resource":{"Fn::Sub":"arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${AWS::StackName}-members:*"}}`)
+	// The StackSet the registrar asks about is the one this stack creates.
+	equalJSON(t, "same StackSet", props(s.resource(t, "MemberStackSet"))["StackSetName"],
+		canon(props(s.resource(t, "RegistrarFunction"))["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})[EnvStackSetName]))
+	equalJSON(t, "CallAs", props(s.resource(t, "MemberStackSet"))["CallAs"], `{"Ref":"CallAs"}`)
+	// The one wildcard is the StackSet id CloudFormation generates, suppressed for that resource only.
+	md := s.resource(t, "RegistrarRole")["Metadata"].(map[string]interface{})["cdk_nag"].(map[string]interface{})["rules_to_suppress"].([]interface{})
+	if len(md) != 1 || fmt.Sprint(md[0].(map[string]interface{})["applies_to"]) != "[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stackset/<AWS::StackName>-members:*]" {
+		t.Errorf("RegistrarRole suppressions: %s", canon(md))
+	}
 }
 
 func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
@@ -364,7 +393,7 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 		{"no token source", with(), false, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			checkScenario(t, s.doc, tc.values, tc.rules, tc.exist, tc.absent, []string{"MemberStackSet", "RegistrarFunction", "RegistrarTopic", "RegistrarTopicPolicy", "RegistrarSubscription", "RegistrarInvokePermission"})
+			checkScenario(t, s.doc, launched(tc.values, true), tc.rules, tc.exist, tc.absent, []string{"MemberStackSet", "RegistrarFunction", "RegistrarTopic", "RegistrarTopicPolicy", "RegistrarSubscription", "RegistrarInvokePermission"})
 		})
 	}
 }
@@ -448,7 +477,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 			}
 		}
 	}
-	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
+	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
 }
 
@@ -485,10 +514,11 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 	}
 	text := string(doc)
 	s := publishedOrg(t)
+	docs := userDocs(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
-			if !strings.Contains(text, "`"+name+"`") {
-				t.Errorf("README.md lacks the deployer's %s entry %s", section, name)
+			if !strings.Contains(docs, "`"+name+"`") {
+				t.Errorf("neither README.md nor docs/ explains the deployer's %s entry %s", section, name)
 			}
 		}
 	}
@@ -498,9 +528,9 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 		}
 	}
 	region := "us-east-1"
-	bucket := launch.RegionalBucket(launch.DefaultCodeBucketPrefix, region)
+	bucket := launch.RegionalBucket(launch.ReleaseCodeBucketPrefix, region)
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultOrgTemplateKey), launch.DefaultOrgStackName,
-		map[string]string{launch.ParamCodeBucketPrefix: launch.DefaultCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
+		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
 		t.Errorf("README.md's Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
 	}

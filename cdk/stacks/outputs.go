@@ -35,7 +35,7 @@ var connectParameterGroups = []parameterGroup{
 	{"Role delegation", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAlias, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName, ParamCreateCaptureBucket, ParamCaptureRetentionDays}},
-	{"Connector function", []string{ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey}},
+	{"Connector function", []string{ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
 }
 
 // parameterLabels are the console labels.
@@ -61,6 +61,7 @@ var parameterLabels = map[string]string{
 	ParamCaptureRetentionDays:   "Capture retention (days)",
 	ParamLogRetentionDays:       "Function log retention (days)",
 	ParamCodeBucketPrefix:       "Code bucket prefix",
+	ParamCodeSigningConfigArn:   "Code signing configuration ARN",
 	ParamCodeKey:                "Code object key",
 	// Organizations templates.
 	ParamProviderAliasPrefix:        "Alias prefix (alias: prefix + account id)",

@@ -3,7 +3,14 @@
 // CloudFormation console quick-create ("Launch Stack") URL for each region.
 //
 //	publish -zip dist/function.zip -template templates/sysdig-aws-connect.json \
-//	  -bucket-prefix sysdig-aws-connect -regions 'us-east-1 eu-west-1'
+//	  -bucket-prefix acme-sysdig -regions 'us-east-1 eu-west-1'
+//
+// The bucket prefix is required: the buckets' owner decides what code reads the Sysdig
+// token, so the Launch Stack URLs name them and the template has no default. With
+// -code-signing-config (one Lambda code signing configuration ARN per region, comma
+// separated) the URLs also fill in CodeSigningConfigArn for the region of each ARN, so
+// Lambda runs only a zip signed by its profiles (sign the zip with AWS Signer and pass
+// the signed object's key as -code-key).
 //
 // With -sha256 FILE it only prints the file's SHA-256 (make package).
 //
@@ -25,10 +32,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
@@ -48,16 +57,18 @@ type options struct {
 	zip, template, prefix, codeKey, templateKey, stackName, endpoint string
 	regions                                                          []string
 	pathStyle                                                        bool
+	signing                                                          map[string]string // region -> code signing config ARN
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("publish", flag.ContinueOnError)
 	var o options
-	var regions, shaOnly string
+	var regions, shaOnly, signing string
 	fs.StringVar(&shaOnly, "sha256", "", "print the SHA-256 of this file and exit")
 	fs.StringVar(&o.zip, "zip", "dist/function.zip", "the function zip (make package)")
 	fs.StringVar(&o.template, "template", "templates/sysdig-aws-connect.json", "the one-click template")
-	fs.StringVar(&o.prefix, "bucket-prefix", launch.DefaultCodeBucketPrefix, "bucket name prefix; the bucket of a region is <prefix>-<region>")
+	fs.StringVar(&o.prefix, "bucket-prefix", "", "required: bucket name prefix of buckets you own; the bucket of a region is <prefix>-<region>")
+	fs.StringVar(&signing, "code-signing-config", "", "Lambda code signing configuration ARNs (one per region, comma-separated) to pre-fill as CodeSigningConfigArn")
 	fs.StringVar(&regions, "regions", "us-east-1", "regions to publish to, separated by spaces or commas")
 	fs.StringVar(&o.codeKey, "code-key", launch.DefaultCodeKey, "object key of the zip (the template's CodeKey)")
 	fs.StringVar(&o.templateKey, "template-key", launch.DefaultTemplateKey, "object key of the template")
@@ -79,6 +90,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	o.regions = strings.FieldsFunc(regions, func(r rune) bool { return r == ',' || r == ' ' })
 	if len(o.regions) == 0 {
 		return errors.New("no regions")
+	}
+	if strings.TrimSpace(o.prefix) == "" {
+		return errors.New("-bucket-prefix is required (make publish BUCKET_PREFIX=...): the prefix of the buckets <prefix>-<region> you own, " +
+			"which will hold the code that reads the Sysdig token")
+	}
+	var err error
+	if o.signing, err = signingByRegion(signing, o.regions); err != nil {
+		return err
 	}
 	return publish(ctx, o, stdout)
 }
@@ -113,13 +132,37 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 		if err := put(ctx, client, bucket, o.templateKey, "application/json", tmpl); err != nil {
 			return err
 		}
-		url := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, o.templateKey), o.stackName, map[string]string{
+		params := map[string]string{
 			launch.ParamCodeBucketPrefix: o.prefix,
 			launch.ParamCodeKey:          o.codeKey,
-		})
+		}
+		if arn := o.signing[region]; arn != "" {
+			params[launch.ParamCodeSigningConfigArn] = arn
+		}
+		url := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, o.templateKey), o.stackName, params)
 		fmt.Fprintf(stdout, "%s: s3://%s/%s, s3://%s/%s\n  Launch Stack: %s\n", region, bucket, o.codeKey, bucket, o.templateKey, url)
 	}
 	return nil
+}
+
+// signingByRegion reads comma-separated code signing configuration ARNs into a map by
+// the region each names (a configuration serves functions of its own region only).
+func signingByRegion(list string, regions []string) (map[string]string, error) {
+	out := map[string]string{}
+	for _, a := range strings.FieldsFunc(list, func(r rune) bool { return r == ',' || r == ' ' }) {
+		parsed, err := arn.Parse(a)
+		if err != nil || parsed.Service != "lambda" || !strings.HasPrefix(parsed.Resource, "code-signing-config:csc-") {
+			return nil, fmt.Errorf("-code-signing-config: %q is not a Lambda code signing configuration ARN", a)
+		}
+		if !slices.Contains(regions, parsed.Region) {
+			return nil, fmt.Errorf("-code-signing-config: %s is in %s, which is not one of the regions published to", a, parsed.Region)
+		}
+		if _, dup := out[parsed.Region]; dup {
+			return nil, fmt.Errorf("-code-signing-config: two configurations for %s", parsed.Region)
+		}
+		out[parsed.Region] = a
+	}
+	return out, nil
 }
 
 func put(ctx context.Context, client *s3.Client, bucket, key, contentType string, body []byte) error {

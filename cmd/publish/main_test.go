@@ -192,3 +192,63 @@ func TestSha256Mode(t *testing.T) {
 		t.Errorf("got %q, want %q", out.String(), want)
 	}
 }
+
+// The bucket prefix names buckets the publisher owns: there is no default to fall back on.
+func TestPublishRequiresABucketPrefix(t *testing.T) {
+	srv, f, zip, tmpl := setup(t)
+	var out bytes.Buffer
+	err := run(ctx(t), []string{"-zip", zip, "-template", tmpl, "-regions", "us-east-1", "-endpoint", srv.URL, "-path-style"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "-bucket-prefix is required") {
+		t.Fatalf("err = %v", err)
+	}
+	if len(f.objects) != 0 {
+		t.Fatalf("uploaded %d objects", len(f.objects))
+	}
+}
+
+// A code signing configuration is pre-filled in the Launch Stack URL of its own region only.
+func TestPublishFillsInCodeSigningPerRegion(t *testing.T) {
+	const east = "arn:aws:lambda:us-east-1:111122223333:code-signing-config:csc-0123456789abcdef0"
+	tests := []struct {
+		name, signing string
+		wantErr       string
+		want          map[string]string // region -> CodeSigningConfigArn in its URL
+	}{
+		{name: "one region signed", signing: east, want: map[string]string{"us-east-1": east, "eu-west-1": ""}},
+		{name: "none", want: map[string]string{"us-east-1": "", "eu-west-1": ""}},
+		{name: "not an ARN", signing: "csc-0123", wantErr: "not a Lambda code signing configuration ARN"},
+		{name: "region not published", signing: strings.Replace(east, "us-east-1", "ap-south-1", 1), wantErr: "not one of the regions"},
+		{name: "two for a region", signing: east + "," + strings.Replace(east, "csc-0", "csc-1", 1), wantErr: "two configurations"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv, _, zip, tmpl := setup(t)
+			var out bytes.Buffer
+			err := run(ctx(t), []string{"-zip", zip, "-template", tmpl, "-bucket-prefix", "acme-sysdig", "-regions", "us-east-1,eu-west-1",
+				"-code-signing-config", tt.signing, "-endpoint", srv.URL, "-path-style"}, &out)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]string{}
+			for _, line := range strings.Split(out.String(), "\n") {
+				if _, raw, ok := strings.Cut(line, "Launch Stack: "); ok {
+					u, _ := url.Parse(raw)
+					_, query, _ := strings.Cut(u.Fragment, "?")
+					q, _ := url.ParseQuery(query)
+					got[u.Query().Get("region")] = q.Get("param_" + launch.ParamCodeSigningConfigArn)
+				}
+			}
+			for region, want := range tt.want {
+				if got[region] != want {
+					t.Errorf("%s: CodeSigningConfigArn %q, want %q", region, got[region], want)
+				}
+			}
+		})
+	}
+}

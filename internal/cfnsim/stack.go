@@ -95,6 +95,7 @@ type Stack struct {
 	events       []Event
 	onEvent      func(Event)
 	ssm          map[string]string
+	launch       map[string]string // values a Launch Stack URL fills in
 }
 
 // Option configures a Stack.
@@ -108,6 +109,12 @@ func WithProvisioner(resourceType string, p Provisioner) Option {
 // WithSSMParameter stores a parameter store entry that SSM-typed template parameters
 // may name (CDK's BootstrapVersion, for example).
 func WithSSMParameter(name, value string) Option { return func(s *Stack) { s.ssm[name] = value } }
+
+// WithLaunchParameters sets the values a Launch Stack (quick-create) URL fills in:
+// Create uses them for the template's parameters it is not given.
+func WithLaunchParameters(values map[string]string) Option {
+	return func(s *Stack) { s.launch = maps.Clone(values) }
+}
 
 // WithEventHook is called after every resource operation.
 func WithEventHook(f func(Event)) Option { return func(s *Stack) { s.onEvent = f } }
@@ -171,6 +178,17 @@ func (s *Stack) emit(e Event) {
 func (s *Stack) Create(ctx context.Context, params map[string]string) error {
 	if len(s.resources) > 0 {
 		return errors.New("stack already exists")
+	}
+	params = maps.Clone(params)
+	for k, v := range s.launch {
+		if _, declared := s.t.Parameters[k]; declared {
+			if _, given := params[k]; !given {
+				if params == nil {
+					params = map[string]string{}
+				}
+				params[k] = v
+			}
+		}
 	}
 	resolved, err := resolveParameters(s.t, params, s.ssm)
 	if err == nil {

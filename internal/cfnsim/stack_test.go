@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -326,14 +327,46 @@ func TestRulesOfTheCommittedTemplate(t *testing.T) {
 		{map[string]string{"ApiToken": "t", "ApiTokenSecret": "s"}, "ExactlyOneTokenSource"},
 		{map[string]string{"ApiToken": "t", "SysdigRegion": "custom"}, "CustomUrlOnlyForCustomRegion"},
 		{map[string]string{"ApiToken": "t", "SysdigRegion": "custom", "SysdigCustomUrl": "http://127.0.0.1:8080"}, ""},
+		{map[string]string{"ApiToken": "t", "CodeBucketPrefix": ""}, "CodeBucketPrefixRequired"},
 	}
 	for _, tc := range cases {
-		resolved, err := resolveParameters(tpl, tc.params, nil)
+		params := map[string]string{"CodeBucketPrefix": "acme-sysdig"} // as a Launch Stack URL fills it in
+		maps.Copy(params, tc.params)
+		resolved, err := resolveParameters(tpl, params, nil)
 		if err == nil {
 			err = checkRules(tpl, resolved, pseudo)
 		}
 		if (tc.wantErr == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.wantErr)) {
 			t.Errorf("%v: %v, want %q", tc.params, err, tc.wantErr)
 		}
+	}
+}
+
+// Values a Launch Stack URL fills in apply to declared parameters that were not given.
+func TestLaunchParameters(t *testing.T) {
+	tpl, err := ParseTemplate([]byte(testTemplate))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name      string
+		given     map[string]string
+		wantName  string
+		wantAlias string
+	}{
+		{"filled in", nil, "launch", "two"},
+		{"given wins", map[string]string{"Name": "mine"}, "mine", "two"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newMemResponder()
+			st := New(tpl, Pseudo{AccountID: "123456789012", Region: "us-east-1", StackName: "demo"}, &fakeFunction{responder: r, answer: idByRole}, r,
+				WithMaxWait(5*time.Second), WithLaunchParameters(map[string]string{"Name": "launch", "Alias": "two", "NotInTheTemplate": "x"}))
+			if err := st.Create(context.Background(), tc.given); err != nil {
+				t.Fatal(err)
+			}
+			if st.params["Name"] != tc.wantName || st.params["Alias"] != tc.wantAlias {
+				t.Fatalf("parameters %v", st.params)
+			}
+		})
 	}
 }

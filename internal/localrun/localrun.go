@@ -1,12 +1,15 @@
 // Package localrun assembles the whole product on one machine: the Sysdig emulator, a
 // Secrets Manager that speaks the AWS protocol, a stand-in for CloudFormation's presigned
-// ResponseURLs, and the real bootstrap running under AWS's Lambda Runtime Interface
-// Emulator, reaching the fakes the standard way (AWS_ENDPOINT_URL_SECRETS_MANAGER and the
-// custom resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
+// ResponseURLs and for its DescribeStackInstance, and the real bootstrap running under
+// AWS's Lambda Runtime Interface Emulator, reaching the fakes the standard way
+// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_CLOUDFORMATION and the custom
+// resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
 package localrun
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +28,31 @@ const (
 	AccountID  = "123456789012"
 	Region     = "us-east-1"
 	SecretName = "sysdig/api-token"
+	// CodeBucketPrefix is what a Launch Stack URL fills in for templates that carry code
+	// (the function runs from the local build; nothing reads the bucket).
+	CodeBucketPrefix = "sysdig-aws-connect-local"
 )
+
+// StackID is the id of the local stack named name: fixed, so that a function started
+// before the stack (the Organizations registrar) can know its deployer's id.
+func StackID(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	h := hex.EncodeToString(sum[:16])
+	return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/%s/%s-%s-%s-%s-%s", Region, AccountID, name, h[:8], h[8:12], h[12:16], h[16:20], h[20:32])
+}
+
+// StackSetName is the name the Organizations deployer gives its StackSet.
+func StackSetName(deployerStackName string) string { return deployerStackName + "-members" }
+
+// OrganizationEnv is the function environment the Organizations deployer named
+// deployerStackName sets for its registrar (SELF: the management account).
+func OrganizationEnv(deployerStackName string) map[string]string {
+	return map[string]string{
+		"STACKSET_NAME":     StackSetName(deployerStackName),
+		"STACKSET_CALL_AS":  "SELF",
+		"DEPLOYER_STACK_ID": StackID(deployerStackName),
+	}
+}
 
 // Options configures a local run.
 type Options struct {
@@ -56,10 +83,14 @@ type Env struct {
 	SecretsURL string
 	SecretARN  string
 	Catcher    *localaws.ResponseCatcher
-	Function   *lambdarun.Pool
-	Bootstrap  string
-	Token      string
-	closers    []func()
+	// CloudFormation answers the registrar's DescribeStackInstance: register the member
+	// stacks of an Organization rollout there (RegisterStackInstance).
+	CloudFormation    *localaws.CloudFormation
+	CloudFormationURL string
+	Function          *lambdarun.Pool
+	Bootstrap         string
+	Token             string
+	closers           []func()
 }
 
 // Start brings the local world up; Close takes it down.
@@ -116,8 +147,13 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 	_, stop = e.Catcher.Start()
 	e.closers = append(e.closers, stop)
 
+	e.CloudFormation = localaws.NewCloudFormation(Region)
+	e.CloudFormationURL, stop = e.CloudFormation.Start()
+	e.closers = append(e.closers, stop)
+
 	fnEnv := map[string]string{
 		"AWS_ENDPOINT_URL_SECRETS_MANAGER": e.SecretsURL,
+		"AWS_ENDPOINT_URL_CLOUDFORMATION":  e.CloudFormationURL,
 		"AWS_LAMBDA_FUNCTION_NAME":         "SysdigAwsConnect-ConnectorFunction",
 		// As the templates set them: this Sysdig, this secret (by name and by ARN).
 		"ALLOWED_SYSDIG_API_URLS":  e.SysdigURL,
@@ -177,8 +213,21 @@ func (r responder) Wait(ctx context.Context, requestID string) (cfnsim.Answer, e
 }
 
 // NewStack prepares a simulated stack of template t in the local account, wired to the
-// function.
+// function, with the id StackID(name), launched as a Launch Stack URL would (CodeBucketPrefix).
 func (e *Env) NewStack(t *cfnsim.Template, name string, opts ...cfnsim.Option) *cfnsim.Stack {
-	base := []cfnsim.Option{cfnsim.WithSSMParameter("/cdk-bootstrap/hnb659fds/version", "21")}
-	return cfnsim.New(t, cfnsim.Pseudo{AccountID: AccountID, Region: Region, StackName: name}, e.Invoker(), e.Responder(), append(base, opts...)...)
+	base := []cfnsim.Option{cfnsim.WithSSMParameter("/cdk-bootstrap/hnb659fds/version", "21"),
+		cfnsim.WithLaunchParameters(map[string]string{"CodeBucketPrefix": CodeBucketPrefix})}
+	return cfnsim.New(t, cfnsim.Pseudo{AccountID: AccountID, Region: Region, StackName: name, StackID: StackID(name)},
+		e.Invoker(), e.Responder(), append(base, opts...)...)
+}
+
+// RegisterStackInstances records stacks as the stack instances of the StackSet of the
+// deployer named deployerStackName, in a running StackSet operation, as CloudFormation
+// shows them while the StackSet creates, updates or deletes them.
+func (e *Env) RegisterStackInstances(deployerStackName string, stacks ...*cfnsim.Stack) {
+	for _, s := range stacks {
+		p := s.Pseudo()
+		e.CloudFormation.PutStackInstance(StackSetName(deployerStackName), localaws.StackInstance{
+			Account: p.AccountID, Region: p.Region, StackID: p.StackID, DetailedStatus: localaws.InstanceRunning})
+	}
 }
