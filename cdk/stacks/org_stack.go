@@ -276,9 +276,11 @@ func (s *OrgStack) conditionsAndRules() {
 	s.cond(CondConnectManagementCapture, awscdk.Fn_ConditionAnd(s.Conditions[CondConnectManagement], s.Conditions[CondUseCaptureBucket]))
 	s.endpointAndTokenRules()
 	// A delegated administrator is a member account: the StackSet connects it when it is
-	// in a targeted OU, and the management account is not this account.
+	// in a targeted OU, and the management account is not this account. The registrar
+	// serves only the StackSet's instances, so the management account needs a stack of
+	// its own (the single-account template), not the member template launched by hand.
 	s.rule("ManagementAccountOnlyAsSelf", "ConnectManagementAccount true requires CallAs SELF (launch in the management account); "+
-		"with a delegated administrator, connect the management account with the member template.",
+		"with a delegated administrator, connect the management account with the single-account template.",
 		awscdk.Fn_ConditionOr(
 			awscdk.Fn_ConditionEquals(s.str(ParamCallAs), jsii.String("SELF")),
 			awscdk.Fn_ConditionEquals(s.str(ParamConnectManagementAccount), jsii.String("false")),
