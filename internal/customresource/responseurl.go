@@ -66,11 +66,18 @@ func CheckResponseURL(raw, region string) error {
 	}
 	region = strings.ToLower(region)
 	bucket, suffix := ResponseBucket(region), DNSSuffix(region)
+	// The bucket name alone makes the host CloudFormation's, so every S3 endpoint of the
+	// region is accepted: a genuine answer refused would leave its stack waiting.
 	endpoints := []string{
 		"s3." + suffix,
 		"s3." + region + "." + suffix,
 		"s3-" + region + "." + suffix,
 		"s3.dualstack." + region + "." + suffix,
+		"s3-fips." + region + "." + suffix,
+		"s3-fips.dualstack." + region + "." + suffix,
+	}
+	if region == "us-east-1" {
+		endpoints = append(endpoints, "s3-external-1."+suffix)
 	}
 	for _, e := range endpoints {
 		if host == bucket+"."+e {
