@@ -55,8 +55,13 @@ func TestStackSetAuthentication(t *testing.T) {
 	refused("forged create", request{requestType: "Create", sns: true, stackAccount: intruder, props: props(intruder)})
 	refused("forged delete", request{requestType: "Delete", sns: true, stackAccount: intruder, physicalID: providerID, props: props(member)})
 	// A request naming the deployer's own stack never comes through the topic.
-	deployerClaim := request{requestType: "Delete", sns: true, stackAccount: localrun.AccountID, physicalID: providerID, props: props(member)}
-	refused("deployer through the topic", deployerClaim)
+	before := env.CloudFormation.Count("DescribeStackInstance")
+	refused("deployer through the topic", request{requestType: "Delete", sns: true, stackID: localrun.StackID(deployerName), physicalID: providerID, props: props(member)})
+	if env.CloudFormation.Count("DescribeStackInstance") != before {
+		t.Fatal("a request naming the deployer was checked with CloudFormation instead of refused outright")
+	}
+	// Another stack of the deployer's account is no stack instance either.
+	refused("another stack of the deployer's account", request{requestType: "Delete", sns: true, stackAccount: localrun.AccountID, physicalID: providerID, props: props(member)})
 
 	// Between StackSet operations the member's real stack id is refused too: nobody can
 	// replay it to remove the member.
@@ -81,7 +86,8 @@ func TestStackSetAuthentication(t *testing.T) {
 	if ps := env.Sysdig.Providers(); len(ps) != 0 {
 		t.Fatalf("after the member's deletion Sysdig holds %+v", ps)
 	}
-	t.Logf("DescribeStackInstance calls: %d for 2 genuine and 5 refused requests", env.CloudFormation.Count("DescribeStackInstance"))
+	// 1 per genuine request, up to 4 per refused one (none when the deployer is named).
+	t.Logf("DescribeStackInstance calls: %d for 2 genuine and 6 refused requests", env.CloudFormation.Count("DescribeStackInstance"))
 }
 
 // connectRecorder is an HTTPS proxy that records the hosts the function tries to reach

@@ -108,6 +108,7 @@ type request struct {
 	resourceType string
 	physicalID   string
 	stackAccount string
+	stackID      string // empty: stackIDFor(stackAccount)
 	props        map[string]any
 	old          map[string]any
 	sns          bool
@@ -143,6 +144,9 @@ func send(t *testing.T, env *localrun.Env, req request) outcome {
 		req.stackAccount = localrun.AccountID
 	}
 	stackID := stackIDFor(req.stackAccount)
+	if req.stackID != "" {
+		stackID = req.stackID
+	}
 	url, err := env.Catcher.NewURLFor(localaws.Target{RequestID: id, StackID: stackID, LogicalResourceID: "SysdigProvider"})
 	if err != nil {
 		t.Fatal(err)
