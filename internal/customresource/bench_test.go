@@ -49,3 +49,19 @@ func BenchmarkDecode(b *testing.B) {
 		})
 	}
 }
+
+// The ResponseURL rule on CloudFormation's regional host, path style, and a refused host.
+func BenchmarkCheckResponseURL(b *testing.B) {
+	for _, c := range []struct{ name, url string }{
+		{"regional", "https://cloudformation-custom-resource-response-useast1.s3.us-east-1.amazonaws.com/arn%3Aaws%3Acloudformation/x?X-Amz-Signature=s"},
+		{"path_style", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/x?X-Amz-Signature=s"},
+		{"refused", "https://attacker.example/collect?X-Amz-Signature=s"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = CheckResponseURL(c.url, "us-east-1")
+			}
+		})
+	}
+}

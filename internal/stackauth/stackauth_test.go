@@ -244,3 +244,25 @@ func FuzzParseStackID(f *testing.F) {
 		}
 	})
 }
+
+// One accepted check through the real SDK client against the loopback stand-in: the
+// client-side cost of the extra call a topic request makes.
+func BenchmarkCheck(b *testing.B) {
+	cf := localaws.NewCloudFormation(region)
+	cf.PutStackInstance(stackSet, localaws.StackInstance{Account: member, Region: region, StackID: memberStack(member, "a"), DetailedStatus: localaws.InstanceRunning})
+	url, stop := cf.Start()
+	defer stop()
+	client := cloudformation.New(cloudformation.Options{Region: region, BaseEndpoint: aws.String(url), RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
+	c, err := New(client, stackSet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := Request{StackID: memberStack(member, "a"), ViaTopic: true}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Check(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
