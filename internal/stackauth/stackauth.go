@@ -205,8 +205,10 @@ func (c *Checker) checkOnce(ctx context.Context, stack Stack, stackID string) er
 		return refuse(fmt.Sprintf("CloudFormation returned no stack instance of StackSet %s for account %s", c.stackSet, stack.Account))
 	}
 	in := out.StackInstance
-	if got := aws.ToString(in.StackId); got != stackID {
-		return refuse(fmt.Sprintf("account %s's stack instance of StackSet %s in %s is stack %q, not %s", stack.Account, c.stackSet, stack.Region, got, stackID))
+	// The Reason may reach whoever sent the request (through a ResponseURL of their own
+	// stack): it never names the instance's real stack id.
+	if aws.ToString(in.StackId) != stackID {
+		return refuse(fmt.Sprintf("stack %s is not account %s's stack instance of StackSet %s in %s", stackID, stack.Account, c.stackSet, stack.Region))
 	}
 	var status cfntypes.StackInstanceDetailedStatus
 	if in.StackInstanceStatus != nil {

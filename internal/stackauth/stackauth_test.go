@@ -76,9 +76,9 @@ func TestCheck(t *testing.T) {
 		{name: "member without an operation", req: Request{StackID: memberStack("444444444444", "s"), ViaTopic: true},
 			wantReason: "no StackSet operation is running", wantCalls: 3, wantAcct: "444444444444"},
 		{name: "another stack of the member's account", req: Request{StackID: memberStack(member, "forged"), ViaTopic: true},
-			wantReason: "is stack", wantCalls: 3, wantAcct: member},
+			wantReason: "is not account " + member + "'s stack instance", wantCalls: 3, wantAcct: member},
 		{name: "instance without its stack yet", req: Request{StackID: memberStack("555555555555", "x"), ViaTopic: true},
-			wantReason: `is stack ""`, wantCalls: 3, wantAcct: "555555555555"},
+			wantReason: "is not account 555555555555's stack instance", wantCalls: 3, wantAcct: "555555555555"},
 		{name: "account outside the StackSet", req: Request{StackID: memberStack(other, "a"), ViaTopic: true},
 			wantReason: "has no stack instance", wantCalls: 3, wantAcct: other},
 		{name: "another region", req: Request{StackID: strings.Replace(memberStack(member, "a"), "us-east-1", "eu-west-1", 1), ViaTopic: true},
@@ -108,6 +108,10 @@ func TestCheck(t *testing.T) {
 				t.Fatal(err)
 			}
 			err = c.Check(context.Background(), tt.req)
+			// The refusal may reach the sender: it never reveals the member's real stack id.
+			if real := memberStack(member, "a"); err != nil && tt.req.StackID != real && strings.Contains(err.Error(), real) {
+				t.Errorf("the refusal reveals a real stack id: %v", err)
+			}
 			if got := api.calls.Load(); got != tt.wantCalls {
 				t.Errorf("%d DescribeStackInstance calls, want %d", got, tt.wantCalls)
 			}
