@@ -86,6 +86,8 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		if err != nil {
 			return nil, fmt.Errorf("%s, %s, %s: %w", envStackSetName, envStackSetCallAs, envDeployerStackID, err)
 		}
+		logger.Info("requests through the registrar topic are authenticated with CloudFormation",
+			slog.String("stackset", checker.StackSetName()), slog.String("call_as", os.Getenv(envStackSetCallAs)))
 		fnOpts = append(fnOpts, customresource.WithRequestCheck(func(ctx context.Context, req customresource.Request, env customresource.Envelope) error {
 			return checker.Check(ctx, stackauth.Request{StackID: req.StackID, ViaTopic: env.Via == "sns"})
 		}))
