@@ -199,6 +199,8 @@ type Server struct {
 	shape         ErrorShape
 	rate          float64
 	burst         int
+	perMinute     int // stated in X-RateLimit-Limit; 0 = no header
+	noV2List      bool
 	logger        *slog.Logger
 
 	mu        sync.Mutex
@@ -209,6 +211,7 @@ type Server struct {
 	tokens    float64
 	lastFill  time.Time
 	inFlight  int
+	bytesOut  int64 // API answer bytes (headers and bodies) sent
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -237,13 +240,33 @@ func WithoutCloudInformation() Option { return func(s *Server) { s.noCloudInfo =
 func WithErrorShape(shape ErrorShape) Option { return func(s *Server) { s.shape = shape } }
 
 // WithRateLimit puts a token bucket over all API calls; beyond it the
-// emulator answers 429 with Retry-After. perSecond <= 0 disables it.
+// emulator answers 429 with Retry-After and Sysdig's public-API body
+// {"type":"too_many_requests",…}. Every API answer states the limit in
+// X-RateLimit-Limit, in requests per minute. perSecond <= 0 disables it.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(s *Server) {
 		s.rate = perSecond
 		s.burst = max(burst, 1)
+		s.perMinute = 0
+		if perSecond > 0 {
+			s.perMinute = int(math.Round(perSecond * 60))
+		}
 	}
 }
+
+// WithRateLimitPerMinute is Sysdig's own way of stating a limit: perMinute requests per
+// minute, refilled evenly (perMinute/60 each second), with room for burst requests at
+// once. Every API answer carries X-RateLimit-Limit: perMinute.
+func WithRateLimitPerMinute(perMinute, burst int) Option {
+	return func(s *Server) {
+		WithRateLimit(float64(perMinute)/60, burst)(s)
+		s.perMinute = perMinute
+	}
+}
+
+// WithoutV2ProviderList makes GET /api/v2/providers answer 404, as a tenant that offers
+// no list there would (no Sysdig document or client lists it).
+func WithoutV2ProviderList() Option { return func(s *Server) { s.noV2List = true } }
 
 // WithLogger logs every API request at debug level and faults at info.
 func WithLogger(l *slog.Logger) Option {
@@ -372,6 +395,20 @@ func (s *Server) providersLocked() []StoredProvider {
 	return out
 }
 
+// BytesSent is the number of bytes of API answers (status line, headers and bodies, as
+// written by the handler) sent so far; Reset sets it back to 0.
+func (s *Server) BytesSent() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytesOut
+}
+
+func (s *Server) countBytes(n int) {
+	s.mu.Lock()
+	s.bytesOut += int64(n)
+	s.mu.Unlock()
+}
+
 // InFlight returns how many API requests are being answered right now
 // (including those held by Latency or Hang faults).
 func (s *Server) InFlight() int {
@@ -420,6 +457,7 @@ func (s *Server) Reset() {
 	s.faults = nil
 	s.tokens = float64(s.burst)
 	s.lastFill = time.Now()
+	s.bytesOut = 0
 }
 
 // takeFault returns the first matching fault's action and uses it up.
@@ -477,6 +515,7 @@ type recorder struct {
 	status   int
 	recorded bool
 	onRecord func(status int)
+	count    func(n int)
 }
 
 // recordNow records the request once, with the given status.
@@ -491,6 +530,16 @@ func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 		r.recordNow(code)
+		if r.count != nil {
+			// Status line and headers as they go on the wire (HTTP/1.1).
+			n := len("HTTP/1.1 000 ") + len(http.StatusText(code)) + 2 + 2
+			for k, vs := range r.Header() {
+				for _, v := range vs {
+					n += len(k) + 2 + len(v) + 2
+				}
+			}
+			r.count(n + len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
+		}
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -499,7 +548,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	if r.count != nil {
+		r.count(n)
+	}
+	return n, err
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
@@ -516,7 +569,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	faultName := ""
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, count: s.countBytes}
+	if s.perMinute > 0 {
+		rec.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.perMinute))
+	}
 	rec.onRecord = func(status int) {
 		rb := body
 		if len(rb) > maxRecordedBody {
@@ -543,8 +599,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, wait := s.allow(start); !ok {
 		faultName = "rate-limit"
-		rec.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.writeError(rec, http.StatusTooManyRequests, "Too Many Requests", "rate limit exceeded", 0)
+		rec.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		// Sysdig's public API (OpenAPI): this body, whatever the endpoint's usual shape.
+		writeJSONSized(rec, http.StatusTooManyRequests, map[string]any{"type": "too_many_requests", "message": "Too many requests", "details": []any{}})
 		return
 	}
 	if f, status, ok := s.takeFault(r.Method, r.URL.Path); ok {
@@ -664,6 +721,15 @@ func (s *Server) writeError(w http.ResponseWriter, status int, reason, message s
 	_, _ = w.Write(b)
 }
 
+// writeJSONSized is writeJSON with Content-Length set.
+func writeJSONSized(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -728,6 +794,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 		v := versionOf(path)
 		switch r.Method {
 		case http.MethodGet:
+			if v == "v2" && s.noV2List {
+				s.writeError(w, http.StatusNotFound, "Not Found", "no handler for GET "+path, 0)
+				return
+			}
 			if s.authorize(w, r, false) {
 				s.list(w, v)
 			}
