@@ -298,6 +298,8 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	registrar := s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret,
 		awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}))
 	registrar.ReservedConcurrency = s.Params[ParamRegistrarConcurrency].ValueAsNumber()
+	// The instances share Sysdig's rate limit: each paces to its part of it.
+	registrar.Environment[EnvConcurrentInstances] = s.str(ParamRegistrarConcurrency)
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()

@@ -269,7 +269,8 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Ref":"ApiTokenSecret"}]},
 			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
 				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]},
-		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"}}}`)
+		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
+		"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),

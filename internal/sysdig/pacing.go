@@ -58,8 +58,10 @@ func (p *pacer) set(perMin int) {
 	p.perMin = perMin
 	r := rate.Limit(float64(perMin) * paceShare / 60 / float64(max(p.instances, 1)))
 	if p.limiter == nil {
-		// A burst of one: requests leave evenly spaced, never in a clump.
+		// A burst of one: requests leave evenly spaced, never in a clump. Its one token
+		// counts as spent on the request whose answer stated the limit.
 		p.limiter = rate.NewLimiter(r, 1)
+		p.limiter.Allow()
 		return
 	}
 	p.limiter.SetLimit(r)
