@@ -233,7 +233,7 @@ func TestRotatedTokenIsReadAgainOnce(t *testing.T) {
 
 // Pacing: a client told the limit shares it with the other instances.
 func TestPacedToTheStatedLimit(t *testing.T) {
-	e := newEnv(t, nil, sysdigemu.WithRateLimitPerMinute(600, 1))
+	e := newEnv(t, nil, sysdigemu.WithRateLimitPerMinute(600, 3))
 	e.reg.instances = 2
 	e.reg.newSysdig = func(baseURL, token string, skip bool) (Sysdig, error) {
 		return sysdig.New(baseURL, token, sysdig.WithConcurrentInstances(e.reg.instances))
