@@ -212,6 +212,8 @@ type Server struct {
 	lastFill  time.Time
 	inFlight  int
 	bytesOut  int64 // API answer bytes (headers and bodies) sent
+	total     int   // API requests recorded since New or Reset (not capped like requests)
+	throttled int   // of which answered 429
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -395,6 +397,23 @@ func (s *Server) providersLocked() []StoredProvider {
 	return out
 }
 
+// Stats are running totals since New or Reset, not capped like Requests.
+type Stats struct {
+	// Requests is the number of API requests answered (or dropped by a fault).
+	Requests int
+	// Throttled is how many of them were answered 429.
+	Throttled int
+	// Bytes is BytesSent.
+	Bytes int64
+}
+
+// Stats returns the running totals.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Requests: s.total, Throttled: s.throttled, Bytes: s.bytesOut}
+}
+
 // BytesSent is the number of bytes of API answers (status line, headers and bodies, as
 // written by the handler) sent so far; Reset sets it back to 0.
 func (s *Server) BytesSent() int64 {
@@ -458,6 +477,7 @@ func (s *Server) Reset() {
 	s.tokens = float64(s.burst)
 	s.lastFill = time.Now()
 	s.bytesOut = 0
+	s.total, s.throttled = 0, 0
 }
 
 // takeFault returns the first matching fault's action and uses it up.
@@ -501,6 +521,10 @@ func (s *Server) allow(now time.Time) (bool, time.Duration) {
 func (s *Server) record(r RequestRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.total++
+	if r.Status == http.StatusTooManyRequests {
+		s.throttled++
+	}
 	if len(s.requests) >= maxRecords {
 		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRecords+1)
 	}

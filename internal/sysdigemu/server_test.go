@@ -532,8 +532,8 @@ func TestRateLimitPerMinute(t *testing.T) {
 	if last.header.Get("Retry-After") != "1" || !strings.Contains(last.body, `"type":"too_many_requests"`) || !strings.Contains(last.body, `"details":[]`) {
 		t.Fatalf("429: Retry-After %q body %s", last.header.Get("Retry-After"), last.body)
 	}
-	if s.BytesSent() < int64(len(last.body)) {
-		t.Fatalf("BytesSent %d", s.BytesSent())
+	if st := s.Stats(); st.Requests != 3 || st.Throttled != 1 || st.Bytes < int64(len(last.body)) || st.Bytes != s.BytesSent() {
+		t.Fatalf("Stats %+v", st)
 	}
 	s.Reset()
 	if s.BytesSent() != 0 {
