@@ -25,7 +25,7 @@ import (
 func TestOrganizationRollout(t *testing.T) {
 	const (
 		members     = 200
-		concurrency = 5  // the deployer's RegistrarConcurrency default
+		concurrency = 5    // the deployer's RegistrarConcurrency default
 		perMinute   = 3000 // Sysdig's rate limit in this test
 	)
 	env := start(t, localrun.Options{
