@@ -35,6 +35,8 @@ type phase struct {
 	calls      int // Sysdig calls made, 429s included
 	throttled  int // of which answered 429
 	bytes      int64
+	conns      int // TCP connections opened to Sysdig
+	secrets    int // GetSecretValue calls
 	failed     int // requests answered FAILED, or not answered
 	reasons    []string
 }
@@ -125,6 +127,7 @@ func runPhase(tb testing.TB, env *localrun.Env, requestType string, accounts []s
 	tb.Helper()
 	p := phase{name: requestType, callsFloor: callsPerAccount * len(accounts)}
 	before := env.Sysdig.Stats()
+	secretsBefore := len(env.Secrets.Requests())
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -152,6 +155,8 @@ func runPhase(tb testing.TB, env *localrun.Env, requestType string, accounts []s
 	p.calls = after.Requests - before.Requests
 	p.throttled = after.Throttled - before.Throttled
 	p.bytes = after.Bytes - before.Bytes
+	p.conns = after.Connections - before.Connections
+	p.secrets = len(env.Secrets.Requests()) - secretsBefore
 	return p
 }
 
@@ -203,6 +208,10 @@ func (r rolloutResult) check(tb testing.TB) {
 		if worked := float64(p.calls-p.throttled) / float64(n); worked > float64(p.callsFloor)/float64(n)*1.05 {
 			tb.Errorf("%s: %.2f Sysdig calls per account besides 429s, want at most %.2f", p.name, worked, float64(p.callsFloor)/float64(n)*1.05)
 		}
+		// One client per warm instance: its token read once and its connections kept.
+		if p.secrets > r.cfg.instances || p.conns > 2*r.cfg.instances {
+			tb.Errorf("%s: %d reads of the secret and %d connections to Sysdig for %d instances", p.name, p.secrets, p.conns, r.cfg.instances)
+		}
 		// One provider's answer and headers: about a kilobyte whatever the tenant's size.
 		if per := p.bytes / int64(n); per > int64(p.callsFloor/n)*1200+int64(p.throttled*300/n) {
 			tb.Errorf("%s: %d bytes from Sysdig per account", p.name, per)
@@ -217,11 +226,11 @@ func (r rolloutResult) check(tb testing.TB) {
 func (r rolloutResult) table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute)
-	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed")
+	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s %12s %6s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed", "secret-reads", "conns")
 	for _, p := range []phase{r.create, r.delete} {
 		bound := p.bound(r.cfg.perMinute)
-		fmt.Fprintf(&b, "%-7s %10s %10s %6.2f %14.3f %6d %15d %7d\n", p.name, p.wall.Round(10*time.Millisecond), bound.Round(10*time.Millisecond),
-			p.wall.Seconds()/bound.Seconds(), float64(p.calls)/float64(r.cfg.accounts), p.throttled, p.bytes/int64(r.cfg.accounts), p.failed)
+		fmt.Fprintf(&b, "%-7s %10s %10s %6.2f %14.3f %6d %15d %7d %12d %6d\n", p.name, p.wall.Round(10*time.Millisecond), bound.Round(10*time.Millisecond),
+			p.wall.Seconds()/bound.Seconds(), float64(p.calls)/float64(r.cfg.accounts), p.throttled, p.bytes/int64(r.cfg.accounts), p.failed, p.secrets, p.conns)
 	}
 	fmt.Fprintf(&b, "duplicates %d, accounts missing %d, leaked %d\n", r.duplicates, r.missing, r.leaked)
 	return b.String()

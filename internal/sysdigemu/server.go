@@ -214,6 +214,7 @@ type Server struct {
 	bytesOut  int64 // API answer bytes (headers and bodies) sent
 	total     int   // API requests recorded since New or Reset (not capped like requests)
 	throttled int   // of which answered 429
+	conns     int   // TCP connections accepted (StartOn only)
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -323,7 +324,13 @@ func (s *Server) StartOn(addr string) (baseURL string, stop func(), err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("sysdigemu: listening on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -405,13 +412,16 @@ type Stats struct {
 	Throttled int
 	// Bytes is BytesSent.
 	Bytes int64
+	// Connections is the number of TCP connections clients opened (when serving through
+	// Start or StartOn): with kept-alive connections, far fewer than Requests.
+	Connections int
 }
 
 // Stats returns the running totals.
 func (s *Server) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{Requests: s.total, Throttled: s.throttled, Bytes: s.bytesOut}
+	return Stats{Requests: s.total, Throttled: s.throttled, Bytes: s.bytesOut, Connections: s.conns}
 }
 
 // BytesSent is the number of bytes of API answers (status line, headers and bodies, as
@@ -477,7 +487,7 @@ func (s *Server) Reset() {
 	s.tokens = float64(s.burst)
 	s.lastFill = time.Now()
 	s.bytesOut = 0
-	s.total, s.throttled = 0, 0
+	s.total, s.throttled, s.conns = 0, 0, 0
 }
 
 // takeFault returns the first matching fault's action and uses it up.
