@@ -201,6 +201,7 @@ type Server struct {
 	burst         int
 	perMinute     int // stated in X-RateLimit-Limit; 0 = no header
 	noV2List      bool
+	noWriteStatus bool
 	logger        *slog.Logger
 
 	mu        sync.Mutex
@@ -266,6 +267,10 @@ func WithRateLimitPerMinute(perMinute, burst int) Option {
 		s.perMinute = perMinute
 	}
 }
+
+// WithoutStatusInWriteAnswers leaves "status" out of the provider in create and update
+// answers (GET still has it), as a tenant might: no source shows v2's answer in full.
+func WithoutStatusInWriteAnswers() Option { return func(s *Server) { s.noWriteStatus = true } }
 
 // WithoutV2ProviderList makes GET /api/v2/providers answer 404, as a tenant that offers
 // no list there would (no Sysdig document or client lists it).
@@ -928,6 +933,15 @@ func wire(v string, p *provider) map[string]any {
 	}
 }
 
+// writeAnswer is the provider as create and update answer it.
+func (s *Server) writeAnswer(v string, p *provider) map[string]any {
+	w := wire(v, p)
+	if s.noWriteStatus {
+		delete(w, "status")
+	}
+	return w
+}
+
 // parsed is a validated create/update body.
 type parsed struct {
 	id      json.RawMessage
@@ -1071,7 +1085,7 @@ func (s *Server) create(w http.ResponseWriter, v string, body []byte) {
 		return
 	}
 	p := s.insertLocked(in.role, in.alias, in.regions, v)
-	out := map[string]any{"provider": wire(v, p)}
+	out := map[string]any{"provider": s.writeAnswer(v, p)}
 	s.mu.Unlock()
 	status := http.StatusCreated // TF
 	if v == "v1" {
@@ -1129,7 +1143,7 @@ func (s *Server) update(w http.ResponseWriter, v, id string, body []byte) {
 		p.Regions = nil
 	}
 	p.Updates++
-	out := map[string]any{"provider": wire(v, p)}
+	out := map[string]any{"provider": s.writeAnswer(v, p)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }

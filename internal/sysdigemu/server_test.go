@@ -553,3 +553,14 @@ func TestWithoutV2ProviderList(t *testing.T) {
 		t.Fatalf("v2 create answered %d %s", a.status, a.body)
 	}
 }
+
+func TestWithoutStatusInWriteAnswers(t *testing.T) {
+	_, url := start(t, sysdigemu.WithoutStatusInWriteAnswers())
+	a := do(t, "POST", url+"/api/providers", tok, `{"name":"aws","credentials":{"role":"`+role+`"}}`)
+	if a.status != http.StatusOK || strings.Contains(a.body, `"status"`) {
+		t.Fatalf("create answered %d %s", a.status, a.body)
+	}
+	if g := do(t, "GET", url+"/api/providers/1", tok, ""); !strings.Contains(g.body, `"status"`) {
+		t.Fatalf("get answered %s", g.body)
+	}
+}
