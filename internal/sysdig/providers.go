@@ -423,12 +423,16 @@ func decodeProviderStream(v APIVersion, r io.Reader, visit func(Provider) bool) 
 			return shape(err)
 		}
 		key, _ := keyTok.(string)
-		if key != "providers" || found {
+		// Matched as encoding/json matches struct fields: case-insensitively.
+		if !strings.EqualFold(key, "providers") {
 			var skip json.RawMessage
 			if err := dec.Decode(&skip); err != nil {
 				return shape(err)
 			}
 			continue
+		}
+		if found {
+			return &streamError{fmt.Errorf("sysdig: the %s provider list has two \"providers\" arrays", v)}
 		}
 		found = true
 		open, err := dec.Token()
