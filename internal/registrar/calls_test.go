@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -256,4 +257,28 @@ func count429(rs []sysdigemu.RequestRecord) int {
 		}
 	}
 	return n
+}
+
+// The clients an instance keeps are bounded, and a rotated token replaces its tenant's.
+func TestClientCacheBounded(t *testing.T) {
+	e := newEnv(t, nil)
+	conn := Connection{BaseURL: e.url, SecretID: secretID}
+	first, err := e.reg.clientFor(conn, "token-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.reg.clientFor(conn, "token-a"); again != first {
+		t.Fatal("the same tenant and token built a second client")
+	}
+	if _, err := e.reg.clientFor(conn, "token-b"); err != nil || len(e.reg.clients) != 1 {
+		t.Fatalf("after a rotation %d clients, %v", len(e.reg.clients), err)
+	}
+	for i := range 3 * maxClients {
+		if _, err := e.reg.clientFor(Connection{BaseURL: fmt.Sprintf("https://tenant-%d.example", i), SecretID: secretID}, "t"); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(e.reg.clients); n > maxClients {
+			t.Fatalf("%d clients kept", n)
+		}
+	}
 }

@@ -64,6 +64,9 @@ type Registrar struct {
 	clients map[clientKey]Sysdig
 }
 
+// maxClients bounds the clients an instance keeps.
+const maxClients = 8
+
 type clientKey struct {
 	baseURL, token string
 	skipTLS        bool
@@ -208,7 +211,9 @@ func (r *Registrar) clientFor(c Connection, token string) (Sysdig, error) {
 		return nil, fmt.Errorf("Sysdig client for %s: %w", c.BaseURL, err)
 	}
 	for k, old := range r.clients {
-		if k.baseURL == key.baseURL && k.skipTLS == key.skipTLS {
+		// The same tenant with an older token, or any one when the instance already keeps
+		// as many as it may (a function allowed any URL serves whatever requests name).
+		if (k.baseURL == key.baseURL && k.skipTLS == key.skipTLS) || len(r.clients) >= maxClients {
 			if ic, ok := old.(interface{ CloseIdleConnections() }); ok {
 				ic.CloseIdleConnections()
 			}
