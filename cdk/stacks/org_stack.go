@@ -256,7 +256,7 @@ func (s *OrgStack) parameters(publishable bool) {
 		Default:     jsii.Number(DefaultRegistrarConcurrency),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(1000),
-		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue)."),
+		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
 	})
 	s.logRetentionParam()
 	if publishable {
