@@ -33,6 +33,11 @@ type pacer struct {
 	mu      sync.Mutex
 	limiter *rate.Limiter // nil while the limit is unknown
 	perMin  int           // the limit the limiter follows
+	// notBefore holds this instance's first paced request to a random point of its
+	// second interval, once: instances that learn the limit at the same moment (a
+	// rollout starts them together) then send at evenly spread moments rather than in
+	// waves that meet Sysdig all at once.
+	notBefore time.Time
 }
 
 // observe follows the limit an answer states; a missing or invalid header changes nothing.
@@ -62,6 +67,8 @@ func (p *pacer) set(perMin int) {
 		// counts as spent on the request whose answer stated the limit.
 		p.limiter = rate.NewLimiter(r, 1)
 		p.limiter.Allow()
+		every := time.Duration(float64(time.Second) / float64(r))
+		p.notBefore = time.Now().Add(every + rand.N(every+1))
 		return
 	}
 	p.limiter.SetLimit(r)
@@ -78,10 +85,24 @@ func (p *pacer) limit() int {
 // after ctx's deadline.
 func (p *pacer) wait(ctx context.Context) error {
 	p.mu.Lock()
-	l := p.limiter
+	l, notBefore := p.limiter, p.notBefore
+	p.notBefore = time.Time{}
 	p.mu.Unlock()
 	if l == nil {
 		return nil
+	}
+	if d := time.Until(notBefore); d > 0 {
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
+			return fmt.Errorf("pacing to Sysdig's limit of %d requests per minute (%d instances sharing it) would pass the deadline: %w",
+				p.limit(), max(p.instances, 1), context.DeadlineExceeded)
+		}
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		}
 	}
 	if err := l.Wait(ctx); err != nil {
 		if ctx.Err() != nil {
