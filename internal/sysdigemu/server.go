@@ -227,6 +227,14 @@ type Option func(*Server)
 // WithToken sets the accepted bearer token (default "emulator-token").
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
 
+// RotateToken makes the emulator accept newToken, and no longer the token it accepted,
+// as a tenant does after an administrator rotates the API token.
+func (s *Server) RotateToken(newToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = newToken
+}
+
 // WithReadOnlyToken adds a second valid token that may read but answers 403
 // on writes (a non-administrator's token).
 func WithReadOnlyToken(token string) Option { return func(s *Server) { s.readOnlyToken = token } }
@@ -786,8 +794,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, write bool) b
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	tok = strings.TrimSpace(tok)
 	eq := func(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	s.mu.Lock()
+	current := s.token
+	s.mu.Unlock()
 	switch {
-	case ok && eq(tok, s.token):
+	case ok && eq(tok, current):
 		return true
 	case ok && eq(tok, s.readOnlyToken):
 		if write {

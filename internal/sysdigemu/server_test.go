@@ -564,3 +564,14 @@ func TestWithoutStatusInWriteAnswers(t *testing.T) {
 		t.Fatalf("get answered %s", g.body)
 	}
 }
+
+func TestRotateToken(t *testing.T) {
+	s, url := start(t)
+	s.RotateToken("new-token-1234")
+	if a := do(t, "GET", url+"/api/providers", tok, ""); a.status != http.StatusUnauthorized {
+		t.Fatalf("the old token answered %d", a.status)
+	}
+	if a := do(t, "GET", url+"/api/providers", "new-token-1234", ""); a.status != http.StatusOK {
+		t.Fatalf("the new token answered %d", a.status)
+	}
+}
