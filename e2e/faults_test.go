@@ -36,20 +36,21 @@ func TestFaults(t *testing.T) {
 		{name: "sysdig 429 with Retry-After", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, Statuses: []int{429, 429}, RetryAfter: time.Second}}, wantStatus: "SUCCESS", wantCreated: true},
 		{name: "sysdig 500 on register", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, Statuses: []int{500}}}, wantStatus: "SUCCESS", wantCreated: true},
 		{name: "sysdig 503 twice", sysdig: []sysdigemu.Fault{{Statuses: []int{503, 503}}}, wantStatus: "SUCCESS", wantCreated: true},
-		{name: "sysdig 500 throughout", sysdig: []sysdigemu.Fault{{Method: http.MethodGet, Statuses: []int{500, 500, 500, 500, 500, 500, 500, 500, 500}}}, wantStatus: "FAILED", wantReason: "gave up after 8 attempts"},
+		{name: "sysdig 500 throughout", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, Statuses: []int{500, 500, 500, 500, 500, 500, 500, 500, 500}}}, wantStatus: "FAILED", wantReason: "gave up after 8 attempts"},
 		{name: "slow sysdig", sysdig: []sysdigemu.Fault{{Latency: 700 * time.Millisecond, Times: 10}}, wantStatus: "SUCCESS", wantCreated: true},
 		{name: "sysdig hangs past the deadline", timeout: 6 * time.Second, sysdig: []sysdigemu.Fault{{Hang: true, Times: 100}}, wantStatus: "FAILED", wantReason: "deadline"},
-		{name: "connection reset", sysdig: []sysdigemu.Fault{{Method: http.MethodGet, PathPrefix: "/api/providers", ResetConn: true, Times: 2}}, wantStatus: "SUCCESS", wantCreated: true},
-		{name: "malformed JSON", sysdig: []sysdigemu.Fault{{Method: http.MethodGet, PathPrefix: "/api/providers", Malformed: true}}, wantStatus: "FAILED", wantReason: "look up Sysdig providers"},
+		{name: "connection reset", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, PathPrefix: "/api/providers", ResetConn: true, Times: 2}}, wantStatus: "SUCCESS", wantCreated: true},
+		{name: "malformed JSON", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, PathPrefix: "/api/providers", Malformed: true}}, wantStatus: "FAILED", wantReason: "answered 200 but"},
 		{name: "20 KB error body", sysdig: []sysdigemu.Fault{{Method: http.MethodPost, Statuses: []int{400}, BodySize: 20 << 10}}, wantStatus: "FAILED", wantReason: "400"},
 		{name: "secret not found", secretID: "missing/secret", wantStatus: "FAILED", wantReason: "not found"},
 		{name: "secret access denied", secrets: func(s *localaws.SecretsManager) { s.Deny(localaws.OpGetSecretValue, "") }, wantStatus: "FAILED", wantReason: "access denied"},
 		{name: "secret throttled once", secrets: func(s *localaws.SecretsManager) { s.Inject(localaws.OpGetSecretValue, "", localaws.ErrThrottling) }, wantStatus: "SUCCESS", wantCreated: true},
 		{name: "json secret without token", secrets: func(s *localaws.SecretsManager) { s.PutSecret("json/no-token", `{"apiKey":"x"}`) }, secretID: "json/no-token", wantStatus: "FAILED", wantReason: `"token" field`},
 		{name: "response URL fails the first PUTs", failPuts: 2, wantStatus: "SUCCESS", wantCreated: true},
-		// Every Sysdig call takes 1.5 s and the function has 5 s: the work cannot finish,
-		// the answer must still get out, and name the provider if one was registered.
-		{name: "function timeout close to the work", timeout: 5 * time.Second, sysdig: []sysdigemu.Fault{{Latency: 1500 * time.Millisecond, Times: 20}}, wantStatus: "FAILED", wantReason: "deadline"},
+		// Every Sysdig call takes 3.5 s and the function has 5 s (3 s of it for the work, the
+		// rest to answer): the one POST cannot finish, the answer must still get out, and
+		// name the provider if one was registered.
+		{name: "function timeout close to the work", timeout: 5 * time.Second, sysdig: []sysdigemu.Fault{{Latency: 3500 * time.Millisecond, Times: 20}}, wantStatus: "FAILED", wantReason: "deadline"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -215,7 +215,7 @@ func checkAnswer(t *testing.T, env *localrun.Env, out outcome, timeout time.Dura
 	checkLogs(t, env, out.signature)
 }
 
-func checkLogs(t *testing.T, env *localrun.Env, signatures ...string) {
+func checkLogs(t testing.TB, env *localrun.Env, signatures ...string) {
 	t.Helper()
 	for _, line := range env.Logs() {
 		if strings.Contains(line, env.Token) {

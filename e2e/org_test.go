@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -18,20 +17,22 @@ import (
 // TestOrganizationRollout plays an Organization rollout: the deployer stack in the
 // management account (its own registration included), then 200 member accounts' stacks
 // from the member template, created concurrently as a StackSet would, their requests
-// reaching the registrar through SNS, against a Sysdig that rate-limits. Every account is
-// registered exactly once; their deletion deregisters every one and touches nothing else;
-// a request whose role belongs to another account than its stack is refused.
+// reaching the registrar through SNS, against a Sysdig that rate-limits and states its
+// limit in X-RateLimit-Limit. Every account is registered exactly once, with one Sysdig
+// call per account (429 answers aside) and answers whose size does not grow with the
+// organization; their deletion deregisters every one with two calls each and touches
+// nothing else; a request whose role belongs to another account than its stack is refused.
 func TestOrganizationRollout(t *testing.T) {
 	const (
 		members     = 200
-		concurrency = 5  // the deployer's RegistrarConcurrency default
-		ratePerSec  = 50 // Sysdig's rate limit in this test
+		concurrency = 5    // the deployer's RegistrarConcurrency default
+		perMinute   = 3000 // Sysdig's rate limit in this test
 	)
 	env := start(t, localrun.Options{
 		FunctionTimeout: orgFunctionTimeout(t),
 		Concurrency:     concurrency,
-		Sysdig:          []sysdigemu.Option{sysdigemu.WithRateLimit(ratePerSec, 10)},
-		FunctionEnv:     localrun.OrganizationEnv("SysdigAwsConnectOrg"),
+		Sysdig:          []sysdigemu.Option{sysdigemu.WithRateLimitPerMinute(perMinute, 10)},
+		FunctionEnv:     orgFunctionEnv(concurrency),
 	})
 	unrelated := env.Sysdig.Seed(sysdigProviderSpec("arn:aws:iam::999999999999:role/not-part-of-the-rollout"))
 
@@ -84,11 +85,14 @@ func TestOrganizationRollout(t *testing.T) {
 	env.RegisterStackInstances("SysdigAwsConnectOrg", stacks...)
 
 	start := time.Now()
+	stats := env.Sysdig.Stats()
 	if errs := all(stacks, func(s *cfnsim.Stack) error { return s.Create(ctx(t), params) }); len(errs) > 0 {
 		t.Fatalf("%d of %d member stacks failed, first: %v", len(errs), members, errs[0])
 	}
 	created := time.Since(start)
-	throttled := count(env.Sysdig.Requests(), http.StatusTooManyRequests)
+	createStats := since(env.Sysdig.Stats(), stats)
+	throttled := createStats.Throttled
+	checkCalls(t, "Create", createStats, members, 1)
 
 	held := env.Sysdig.Providers()
 	byRole := map[string]int{}
@@ -122,10 +126,14 @@ func TestOrganizationRollout(t *testing.T) {
 	}
 
 	start = time.Now()
+	stats = env.Sysdig.Stats()
 	if errs := all(stacks, func(s *cfnsim.Stack) error { return s.Delete(ctx(t)) }); len(errs) > 0 {
 		t.Fatalf("%d member stacks failed to delete, first: %v", len(errs), errs[0])
 	}
 	deleted := time.Since(start)
+	deleteStats := since(env.Sysdig.Stats(), stats)
+	throttled += deleteStats.Throttled
+	checkCalls(t, "Delete", deleteStats, members, 2)
 	left := env.Sysdig.Providers()
 	if len(left) != 2 {
 		t.Fatalf("after the members' deletion Sysdig holds %d providers: %+v", len(left), left)
@@ -143,8 +151,24 @@ func TestOrganizationRollout(t *testing.T) {
 	}
 	checkLogs(t, env)
 	calls := len(env.Sysdig.Requests())
-	t.Logf("%d accounts at %d req/s with %d registrars: created in %s, deleted in %s; %d Sysdig calls, %d answered 429",
-		members, ratePerSec, concurrency, created.Round(time.Millisecond), deleted.Round(time.Millisecond), calls, throttled)
+	t.Logf("%d accounts at %d requests/minute with %d registrars: created in %s, deleted in %s; %d Sysdig calls, %d answered 429",
+		members, perMinute, concurrency, created.Round(time.Millisecond), deleted.Round(time.Millisecond), calls, throttled)
+}
+
+func since(now, before sysdigemu.Stats) sysdigemu.Stats {
+	return sysdigemu.Stats{Requests: now.Requests - before.Requests, Throttled: now.Throttled - before.Throttled, Bytes: now.Bytes - before.Bytes}
+}
+
+// checkCalls asserts the calls per account (429 answers aside) and that the bytes Sysdig
+// sent per account stay those of a provider or two, whatever the organization's size.
+func checkCalls(t *testing.T, what string, s sysdigemu.Stats, accounts, perAccount int) {
+	t.Helper()
+	if got := float64(s.Requests-s.Throttled) / float64(accounts); got > float64(perAccount)*1.05 {
+		t.Errorf("%s: %.2f Sysdig calls per account besides 429s, want at most %.2f", what, got, float64(perAccount)*1.05)
+	}
+	if per := (s.Bytes - int64(s.Throttled)*300) / int64(accounts); per > int64(perAccount)*1200 {
+		t.Errorf("%s: %d bytes from Sysdig per account", what, per)
+	}
 }
 
 // stackSetMembers reads the template and parameters the StackSet deploys to members.
@@ -198,12 +222,11 @@ func all(stacks []*cfnsim.Stack, f func(*cfnsim.Stack) error) []error {
 	return errs
 }
 
-func count(reqs []sysdigemu.RequestRecord, status int) int {
-	n := 0
-	for _, r := range reqs {
-		if r.Status == status {
-			n++
-		}
-	}
-	return n
+// orgFunctionEnv is the registrar's environment as the org template sets it: topic
+// requests authenticated against the StackSet, Sysdig's limit shared by the instances
+// ({"Ref":"RegistrarConcurrency"}).
+func orgFunctionEnv(concurrency int) map[string]string {
+	env := localrun.OrganizationEnv("SysdigAwsConnectOrg")
+	env["CONCURRENT_INSTANCES"] = fmt.Sprint(concurrency)
+	return env
 }

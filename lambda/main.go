@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,9 @@ const (
 	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	envAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
+	// envConcurrentInstances is how many instances may run at once (the registrar's
+	// reserved concurrency; 1 in the single-account stack): they share Sysdig's rate limit.
+	envConcurrentInstances = "CONCURRENT_INSTANCES"
 )
 
 // Set by the Organizations deployer (cdk/stacks: EnvStackSetName, EnvStackSetCallAs,
@@ -62,10 +66,16 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 	if err != nil {
 		return nil, fmt.Errorf("load the AWS SDK configuration: %w", err)
 	}
-	tokens := tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg))
+	// One read of the secret per warm instance and TTL, not one per request; a token
+	// Sysdig refuses is read again at once (rotation).
+	tokens := tokensource.NewCache(tokensource.NewSecretsManager(secretsmanager.NewFromConfig(cfg)), tokensource.DefaultTTL)
+	instances, err := concurrentInstances(os.Getenv(envConcurrentInstances))
+	if err != nil {
+		return nil, err
+	}
 	// The stack that deploys the function says where the token may come from and go to;
 	// a request (possibly from another account, through SNS) cannot widen that.
-	opts := []registrar.Option{registrar.WithLogger(logger),
+	opts := []registrar.Option{registrar.WithLogger(logger), registrar.WithConcurrentInstances(instances),
 		registrar.WithAllowedAPIURLs(strings.Split(os.Getenv(envAllowedAPIURLs), ",")...),
 		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...)}
 	if v, ok := os.LookupEnv(envAllowSkipTLSVerify); ok {
@@ -93,6 +103,19 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		}))
 	}
 	return customresource.New(handler, fnOpts...), nil
+}
+
+// concurrentInstances reads CONCURRENT_INSTANCES: unset or empty is 1.
+func concurrentInstances(v string) (int, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 1, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 10000 {
+		return 0, fmt.Errorf("%s=%q: expected a whole number from 1 to 10000 (the function's reserved concurrency)", envConcurrentInstances, v)
+	}
+	return n, nil
 }
 
 // logLevel follows Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL).

@@ -397,3 +397,22 @@ func TestStartRefusesBadConfiguration(t *testing.T) {
 		})
 	}
 }
+
+func TestConcurrentInstances(t *testing.T) {
+	for _, tc := range []struct {
+		in      string
+		want    int
+		wantErr bool
+	}{
+		{"", 1, false}, {" 5 ", 5, false}, {"1", 1, false}, {"1000", 1000, false},
+		{"0", 0, true}, {"-3", 0, true}, {"five", 0, true}, {"2.5", 0, true},
+	} {
+		got, err := concurrentInstances(tc.in)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("concurrentInstances(%q) = %d, %v; want %d (error %v)", tc.in, got, err, tc.want, tc.wantErr)
+		}
+		if err != nil && !strings.Contains(err.Error(), "CONCURRENT_INSTANCES") {
+			t.Errorf("error %v does not name the variable", err)
+		}
+	}
+}

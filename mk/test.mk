@@ -8,9 +8,17 @@ export SYSDIG_CONNECT_RIE := $(RIE)
 test: tools vet ## run every test: unit, CDK assertions, template drift, end to end under the runtime emulator, fuzz seeds
 	$(GO) test -count=1 -timeout 45m ./...
 
+# The Organization rollout benchmark: N accounts through K function instances against a
+# Sysdig limited to R requests per minute (see docs/scale.md). One run is one rollout.
+ROLLOUT_ACCOUNTS        ?= 1000
+ROLLOUT_INSTANCES       ?= 5
+ROLLOUT_RATE_PER_MINUTE ?= 3000
+
 .PHONY: bench
-bench: ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
+bench: tools ## run the benchmarks, then a ROLLOUT_ACCOUNTS-account rollout (default 1000, ~1 min of Sysdig time at ROLLOUT_RATE_PER_MINUTE=3000)
+	$(GO) test -run '^$$' -bench . -skip '^BenchmarkRollout$$' -benchmem -count 5 ./...
+	ROLLOUT_ACCOUNTS=$(ROLLOUT_ACCOUNTS) ROLLOUT_INSTANCES=$(ROLLOUT_INSTANCES) ROLLOUT_RATE_PER_MINUTE=$(ROLLOUT_RATE_PER_MINUTE) \
+	  $(GO) test -run '^$$' -bench '^BenchmarkRollout$$' -benchtime 1x -count 1 -timeout 60m ./e2e/
 
 FUZZTIME ?= 30s
 .PHONY: fuzz

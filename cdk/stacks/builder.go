@@ -423,9 +423,10 @@ func (s *templateStack) connectorFunctionProps(publishable bool, assetDir string
 		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
 		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
 		Environment: map[string]*string{
-			EnvAllowedAPIURLs:     apiURL,
-			EnvAllowedSecretIDs:   allowedSecretIDs,
-			EnvAllowSkipTLSVerify: s.str(ParamSkipTLSVerify),
+			EnvAllowedAPIURLs:      apiURL,
+			EnvAllowedSecretIDs:    allowedSecretIDs,
+			EnvAllowSkipTLSVerify:  s.str(ParamSkipTLSVerify),
+			EnvConcurrentInstances: jsii.String("1"),
 		},
 	}
 }

@@ -176,7 +176,8 @@ func TestConnectorFunctionSettings(t *testing.T) {
 	equalJSON(t, "function environment", fn["Environment"], `{"Variables":{
 		"ALLOWED_SYSDIG_API_URLS":{"Fn::If":["UseCustomEndpoint",{"Ref":"SysdigCustomUrl"},{"Fn::FindInMap":["SysdigRegionMap",{"Ref":"SysdigRegion"},"ApiUrl"]}]},
 		"ALLOWED_TOKEN_SECRET_IDS":{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Ref":"ApiTokenSecret"}]},
-		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"}}}`)
+		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
+		"CONCURRENT_INSTANCES":"1"}}`)
 	equalJSON(t, "published code location", fn["Code"], `{"S3Bucket":{"Fn::Join":["-",[{"Ref":"CodeBucketPrefix"},{"Ref":"AWS::Region"}]]},"S3Key":{"Ref":"CodeKey"}}`)
 	equalJSON(t, "log group", props(s.resource(t, "ConnectorLogGroup")), `{"RetentionInDays":{"Ref":"LogRetentionDays"}}`)
 	equalJSON(t, "async invoke", props(s.resource(t, "ConnectorAsyncInvokeConfig")),

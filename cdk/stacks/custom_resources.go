@@ -182,6 +182,10 @@ const (
 	EnvAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	EnvAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	EnvAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
+	// EnvConcurrentInstances is how many instances of the function may run at once: they
+	// share Sysdig's rate limit, each pacing to its part (1 in the single-account stack,
+	// the reserved concurrency in the Organizations deployer).
+	EnvConcurrentInstances = "CONCURRENT_INSTANCES"
 )
 
 // The registrar's environment variables that authenticate requests through its topic

@@ -258,7 +258,7 @@ func (s *OrgStack) parameters(publishable bool) {
 		Default:     jsii.Number(DefaultRegistrarConcurrency),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(1000),
-		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue)."),
+		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
 	})
 	s.logRetentionParam()
 	if publishable {
@@ -314,6 +314,8 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		// The StackSet's ARN ends in its generated id.
 		"Resource": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${AWS::StackName}-members:*"), nil),
 	})
+	// The instances share Sysdig's rate limit: each paces to its part of it.
+	registrar.Environment[EnvConcurrentInstances] = s.str(ParamRegistrarConcurrency)
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()

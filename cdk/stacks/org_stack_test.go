@@ -271,6 +271,7 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 			{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
 				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]},
 		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
+		"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"},
 		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)

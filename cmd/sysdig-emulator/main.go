@@ -36,7 +36,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	externalID := fs.String("external-id", sysdigemu.DefaultExternalID, "the tenant's external id")
 	account := fs.String("aws-account-id", sysdigemu.DefaultSysdigAWSAccountID, "Sysdig's AWS account id reported by awsCloudInformation")
 	noCloudInfo := fs.Bool("no-cloud-information", false, "answer 404 on /api/v2/providers/info/awsCloudInformation (an older tenant)")
-	rate := fs.Float64("rate-limit", 0, "API calls per second before answering 429 (0 = unlimited)")
+	rate := fs.Float64("rate-limit", 0, "API calls per second before answering 429 (0 = unlimited); answers state it per minute in X-RateLimit-Limit")
+	perMinute := fs.Int("rate-limit-per-minute", 0, "API calls per minute before answering 429, as Sysdig states it in X-RateLimit-Limit (0 = unlimited; overrides -rate-limit)")
+	noV2List := fs.Bool("no-v2-list", false, "answer 404 on GET /api/v2/providers (a tenant that offers no provider list there)")
 	burst := fs.Int("burst", 10, "rate-limit burst")
 	shape := fs.String("error-shape", "errors", "error body shape: errors, message, error or type")
 	debug := fs.Bool("debug", false, "log every request")
@@ -57,8 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		logger.Error("bad -error-shape", "error", err)
 		return 2
 	}
-	if *rate < 0 || *burst < 1 {
-		logger.Error("-rate-limit must be >= 0 and -burst >= 1")
+	if *rate < 0 || *perMinute < 0 || *burst < 1 {
+		logger.Error("-rate-limit and -rate-limit-per-minute must be >= 0 and -burst >= 1")
 		return 2
 	}
 	if *token == "" {
@@ -78,8 +80,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *noCloudInfo {
 		opts = append(opts, sysdigemu.WithoutCloudInformation())
 	}
-	if *rate > 0 {
+	switch {
+	case *perMinute > 0:
+		opts = append(opts, sysdigemu.WithRateLimitPerMinute(*perMinute, *burst))
+	case *rate > 0:
 		opts = append(opts, sysdigemu.WithRateLimit(*rate, *burst))
+	}
+	if *noV2List {
+		opts = append(opts, sysdigemu.WithoutV2ProviderList())
 	}
 	srv := sysdigemu.New(opts...)
 

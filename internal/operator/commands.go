@@ -78,13 +78,20 @@ func (c *providersListCmd) Run(a *app) error {
 		return err
 	}
 	ps, err := client.ListProviders(a.ctx, a.apiVersion())
+	if errors.Is(err, sysdig.ErrListingNotSupported) {
+		return &hintError{err: fmt.Errorf("list providers: %w", err), hint: "this Sysdig offers no list with the " + string(a.apiVersion()) + " API; try --provider-api v1"}
+	}
 	if err != nil {
 		return fmt.Errorf("list providers: %w", err)
 	}
+	dups := duplicateRoles(ps)
 	if a.json() {
+		dupIDs := duplicateIDs(dups)
 		out := make([]providerJSON, 0, len(ps))
 		for _, p := range ps {
-			out = append(out, toJSON(p))
+			j := toJSON(p)
+			j.DuplicateRole = dupIDs[p.ID]
+			out = append(out, j)
 		}
 		return a.writeJSON(out)
 	}
@@ -92,7 +99,10 @@ func (c *providersListCmd) Run(a *app) error {
 		_, err := fmt.Fprintf(a.stdout, "No AWS providers registered at %s (%s API).\n", a.baseURL, a.apiVersion())
 		return err
 	}
-	return a.writeProviderTable(ps)
+	if err := a.writeProviderTable(ps); err != nil {
+		return err
+	}
+	return writeDuplicates(a.stdout, dups)
 }
 
 type providersGetCmd struct {
@@ -158,6 +168,10 @@ func (c *registerCmd) Run(a *app) error {
 	v := a.apiVersion()
 
 	existing, found, err := client.FindProviderByRole(a.ctx, v, role)
+	if errors.Is(err, sysdig.ErrListingNotSupported) {
+		// Nothing to look in: register, and a 409 says the role is taken.
+		found, err = false, nil
+	}
 	if err != nil {
 		return fmt.Errorf("look up providers for role %s: %w", role, err)
 	}

@@ -132,6 +132,8 @@ type providerJSON struct {
 	Alias   string   `json:"alias"`
 	Regions []string `json:"regions"`
 	Status  string   `json:"status"`
+	// DuplicateRole is set (providers list) when another provider holds the same role.
+	DuplicateRole bool `json:"duplicateRole,omitempty"`
 }
 
 func toJSON(p sysdig.Provider) providerJSON {

@@ -2,6 +2,7 @@ package registrar
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -129,15 +130,41 @@ func (e *env) mustCreate(props map[string]any) customresource.Result {
 
 func (e *env) providers() []sysdigemu.StoredProvider { return e.emu.Providers() }
 
-// writes counts the API calls that change something.
+// writes counts the API calls that change something: those Sysdig accepted (a refused
+// POST, 409 say, changes nothing).
 func (e *env) writes() []string {
 	var out []string
 	for _, r := range e.emu.Requests() {
-		if r.Method != http.MethodGet {
+		if r.Method != http.MethodGet && r.Status >= 200 && r.Status <= 299 {
 			out = append(out, r.Method+" "+r.Path)
 		}
 	}
 	return out
+}
+
+// withoutStatus makes the create and update answers carry no status, as a tenant might:
+// the function then reads the provider back, and faults on that read apply.
+func withoutStatus(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost && r.Method != http.MethodPut {
+			next.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		body := rec.Body.Bytes()
+		var doc map[string]map[string]any
+		if json.Unmarshal(body, &doc) == nil && doc["provider"] != nil {
+			delete(doc["provider"], "status")
+			body, _ = json.Marshal(doc)
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.Header().Del("Content-Length")
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(body)
+	})
 }
 
 func refOf(t *testing.T, res customresource.Result) ProviderRef {
@@ -348,8 +375,9 @@ func TestUpdateWhenTheIDHoldsAnotherRole(t *testing.T) {
 }
 
 func TestCreateThatFailsAfterRegisteringNamesTheProvider(t *testing.T) {
-	e := newEnv(t, nil)
-	// Every read-back fails: the registration exists, the Create fails.
+	// The create answer lacks the status, so the provider is read back, and every
+	// read-back fails: the registration exists, the Create fails.
+	e := newEnv(t, withoutStatus)
 	e.emu.Inject(sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers/", Statuses: []int{500, 500, 500, 500, 500, 500}})
 	res, err := e.create(e.props())
 	if err == nil || !strings.Contains(err.Error(), "could not read it back") {
@@ -434,7 +462,8 @@ func TestUpdateWithReplacementThenCleanup(t *testing.T) {
 }
 
 func TestFailedReplacementLeavesNothingAndRollsBack(t *testing.T) {
-	e := newEnv(t, nil)
+	// Answers without the status: the replacement reads its new provider back, and fails there.
+	e := newEnv(t, withoutStatus)
 	old := e.props()
 	created := e.mustCreate(old)
 	failing := e.props(PropRoleARN, role2ARN)
@@ -576,6 +605,7 @@ func TestRetriesAndFaults(t *testing.T) {
 	cases := []struct {
 		name    string
 		fault   sysdigemu.Fault
+		props   []any
 		wantErr string
 	}{
 		{name: "429 with Retry-After", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{429}, RetryAfter: time.Second}},
@@ -585,13 +615,15 @@ func TestRetriesAndFaults(t *testing.T) {
 		{name: "403", fault: sysdigemu.Fault{Statuses: []int{403}}, wantErr: "403"},
 		{name: "409", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{409}}, wantErr: "409"},
 		{name: "20 KB error body", fault: sysdigemu.Fault{Method: http.MethodPost, Statuses: []int{400}, BodySize: 20 << 10}, wantErr: "400"},
-		{name: "malformed JSON", fault: sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers", Malformed: true}, wantErr: "look up"},
+		{name: "reset connection on create", fault: sysdigemu.Fault{Method: http.MethodPost, ResetConn: true}},
+		{name: "malformed create answer", fault: sysdigemu.Fault{Method: http.MethodPost, Malformed: true}, wantErr: "answered 200 but"},
+		{name: "malformed list", fault: sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers", Malformed: true}, props: []any{PropOnExisting, "Adopt"}, wantErr: "look up"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil)
 			e.emu.Inject(tc.fault)
-			res, err := e.create(e.props())
+			res, err := e.create(e.props(tc.props...))
 			if tc.wantErr == "" {
 				if err != nil {
 					t.Fatalf("create: %v", err)

@@ -91,38 +91,45 @@ type registration struct {
 
 // register applies OnExisting, creates the provider if needed and reads it back. When it
 // created a provider and then failed, the result still names it (created is true).
+//
+// The happy path is one call: the POST, whose answer holds the provider and its status.
+// Providers are looked up by role only when that is needed: OnExisting=Adopt (before the
+// POST, so that a tenant that accepts a second provider for a role still gets none), a 409
+// to the POST, and an outcome left unclear (a lost answer, a timeout). OnExisting=Fail
+// relies on Sysdig refusing a second provider for the same role (ASSUMED: with 409).
 func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderProperties, recordProgress bool) (registration, error) {
-	existing, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
-	if err != nil {
-		return registration{}, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
-	}
-	if found {
-		if props.OnExisting != OnExistingAdopt {
-			return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first",
-				existing.ID, props.RoleARN, existing.Alias)
+	if props.OnExisting == OnExistingAdopt {
+		existing, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
+		switch {
+		case errors.Is(err, sysdig.ErrListingNotSupported):
+			// Nothing to look in: register, and a 409 will say the role is taken.
+			r.logger.Info("this Sysdig does not list providers; registering without looking for one to adopt", slog.String("role", props.RoleARN))
+		case err != nil:
+			return registration{}, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
+		case found:
+			return r.adopt(ctx, client, props, existing)
 		}
-		ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: existing.ID, RoleARN: props.RoleARN, Adopted: true}
-		p := existing
-		if !matchesSpec(existing, props) {
-			if p, err = client.UpdateProvider(ctx, props.API, existing.ID, props.Spec()); err != nil {
-				return registration{}, fmt.Errorf("adopt provider %s for role %s: update alias and regions: %w", existing.ID, props.RoleARN, err)
-			}
-		}
-		r.logger.Info("adopting existing Sysdig provider", slog.String("provider_id", existing.ID))
-		return registration{ref: ref, provider: p}, nil
 	}
 
 	created, err := r.createProviderWaitingForRole(ctx, client, props)
+	if sysdig.IsConflict(err) {
+		return r.alreadyRegistered(ctx, client, props, err)
+	}
 	if err != nil {
 		err = fmt.Errorf("register role %s with Sysdig: %w", props.RoleARN, err)
-		// The answer to the POST may be what was lost (a deadline, a reset, a 5xx): the
-		// lookup above found no provider for the role, so one found now is this request's.
-		if p, found := r.findAfterUnclearCreate(ctx, client, props, err); found {
+		// The answer to the POST may be what was lost (a deadline, a reset, a 5xx). A
+		// provider for the role found now is this request's: OnExisting=Fail counts on
+		// Sysdig refusing a second one, and Adopt found none before the POST.
+		p, found, note := r.findAfterUnclearCreate(ctx, client, props, err)
+		if found {
 			reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: p.ID, RoleARN: props.RoleARN}, provider: p, created: true}
 			if recordProgress {
 				customresource.RecordPhysicalID(ctx, reg.ref.String())
 			}
 			return reg, fmt.Errorf("%w (Sysdig registered it all the same, as provider %s)", err, p.ID)
+		}
+		if note != "" {
+			err = fmt.Errorf("%w (%s)", err, note)
 		}
 		return registration{}, err
 	}
@@ -130,10 +137,49 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 	if recordProgress {
 		customresource.RecordPhysicalID(ctx, reg.ref.String())
 	}
+	if created.Status != "" {
+		return reg, nil
+	}
+	// Only an answer without the status costs a second call.
 	if reg.provider, err = client.GetProvider(ctx, props.API, created.ID); err != nil {
 		return reg, fmt.Errorf("registered provider %s for role %s but could not read it back: %w", created.ID, props.RoleARN, err)
 	}
 	return reg, nil
+}
+
+// adopt takes over the provider that held the role before this resource, setting its
+// alias and regions when they differ.
+func (r *Registrar) adopt(ctx context.Context, client Sysdig, props ProviderProperties, existing sysdig.Provider) (registration, error) {
+	ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: existing.ID, RoleARN: props.RoleARN, Adopted: true}
+	p := existing
+	if !matchesSpec(existing, props) {
+		var err error
+		if p, err = client.UpdateProvider(ctx, props.API, existing.ID, props.Spec()); err != nil {
+			return registration{}, fmt.Errorf("adopt provider %s for role %s: update alias and regions: %w", existing.ID, props.RoleARN, err)
+		}
+	}
+	r.logger.Info("adopting existing Sysdig provider", slog.String("provider_id", existing.ID))
+	return registration{ref: ref, provider: p}, nil
+}
+
+// alreadyRegistered handles a 409 to the registration: Sysdig holds a provider for the
+// role. It is looked up to name it, and adopted when OnExisting=Adopt.
+func (r *Registrar) alreadyRegistered(ctx context.Context, client Sysdig, props ProviderProperties, conflict error) (registration, error) {
+	existing, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
+	switch {
+	case errors.Is(err, sysdig.ErrListingNotSupported):
+		return registration{}, fmt.Errorf("Sysdig already has a provider for role %s (it answered 409 Conflict to the registration), and this Sysdig does not list providers, so the stack can neither name nor adopt it: "+
+			"remove that provider at Sysdig (find its id in the Sysdig UI, then run sysdig-connect deregister <id>) and retry, or keep it and do not manage this role with a stack", props.RoleARN)
+	case err != nil:
+		return registration{}, fmt.Errorf("register role %s with Sysdig: %w; looking up the provider that holds the role failed too: %w", props.RoleARN, conflict, err)
+	case !found:
+		// Removed in between, or a 409 for another reason: nothing was registered.
+		return registration{}, fmt.Errorf("register role %s with Sysdig: %w (no provider for the role is listed now: retry the stack operation)", props.RoleARN, conflict)
+	case props.OnExisting == OnExistingAdopt:
+		return r.adopt(ctx, client, props, existing)
+	}
+	return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first (sysdig-connect deregister %s)",
+		existing.ID, props.RoleARN, existing.Alias, existing.ID)
 }
 
 // createProviderWaitingForRole registers the role, retrying for a bounded time while
@@ -164,12 +210,13 @@ func (r *Registrar) createProviderWaitingForRole(ctx context.Context, client Sys
 }
 
 // findAfterUnclearCreate looks the role up again after a registration whose outcome is
-// unknown. A definite refusal (a 4xx answer) registered nothing and is not looked up.
-func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, props ProviderProperties, createErr error) (sysdig.Provider, bool) {
+// unknown. A definite refusal (a 4xx answer) registered nothing and is not looked up. When
+// it cannot tell, note says why, for the Reason.
+func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, props ProviderProperties, createErr error) (sysdig.Provider, bool, string) {
 	// As the client judges it: a 4xx (and a 503, answered before any work) is definite.
 	var apiErr *sysdig.APIError
 	if errors.As(createErr, &apiErr) && (apiErr.StatusCode < 500 || apiErr.StatusCode == http.StatusServiceUnavailable) {
-		return sysdig.Provider{}, false
+		return sysdig.Provider{}, false, ""
 	}
 	cleanupCtx, cancel := customresource.CleanupContext(ctx)
 	defer cancel()
@@ -181,12 +228,17 @@ func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, p
 		defer cancelLookup()
 	}
 	p, found, err := client.FindProviderByRole(lookupCtx, props.API, props.RoleARN)
+	if errors.Is(err, sysdig.ErrListingNotSupported) {
+		r.logger.Error("cannot tell whether the failed registration happened: this Sysdig does not list providers; check Sysdig for the role",
+			slog.String("role", props.RoleARN))
+		return sysdig.Provider{}, false, "Sysdig may have registered the role all the same and does not list providers: check for it in the Sysdig UI before retrying"
+	}
 	if err != nil {
 		r.logger.Error("cannot tell whether the failed registration happened; check Sysdig for the role",
 			slog.String("role", props.RoleARN), slog.String("error", err.Error()))
-		return sysdig.Provider{}, false
+		return sysdig.Provider{}, false, ""
 	}
-	return p, found
+	return p, found, ""
 }
 
 func roleNotAssumableYet(err error) bool {
@@ -249,30 +301,25 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 	if err != nil {
 		return keep, err
 	}
-	if current.API != props.API {
-		// v1 and v2 address one store of providers (ASSUMED): with the same tenant and
-		// role, the provider this resource names is the one the other API version shows,
-		// so it is kept rather than registered twice.
-		p, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
-		if err != nil {
-			return keep, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
-		}
-		if !found || p.ID != current.ID {
-			return r.replaceProvider(ctx, req, props, client, "ProviderApi changed")
-		}
-		// The PhysicalResourceId keeps naming the old API version: a new id would make
-		// CloudFormation delete this very provider. Later Deletes use that version.
-		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
-	}
 	// The id must still hold this role: a provider removed outside CloudFormation may have
-	// left its id to someone else's registration, which an update must not overwrite.
+	// left its id to someone else's registration, which an update must not overwrite. The
+	// read is by id in the API version the stack now asks for: v1 and v2 address one store
+	// of providers (ASSUMED), so a ProviderApi change keeps the provider rather than
+	// registering the role twice.
 	held, err := client.GetProvider(ctx, props.API, current.ID)
+	gone := sysdig.IsNotFound(err) || (err == nil && held.RoleARN != "" && !sysdig.SameRole(held.RoleARN, current.RoleARN))
 	switch {
-	case sysdig.IsNotFound(err) || (err == nil && held.RoleARN != "" && !sysdig.SameRole(held.RoleARN, current.RoleARN)):
+	case gone && current.API != props.API:
+		return r.replaceProvider(ctx, req, props, client, "ProviderApi changed and the provider is not found through it")
+	case gone:
 		r.logger.Warn("the provider was removed at Sysdig outside CloudFormation; registering the role again", slog.String("provider_id", current.ID))
 		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
 	case err != nil:
 		return keep, fmt.Errorf("read provider %s before updating it: %w", current.ID, err)
+	case current.API != props.API:
+		// The PhysicalResourceId keeps naming the old API version: a new id would make
+		// CloudFormation delete this very provider. Later Deletes use that version.
+		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
 	}
 	p, err := client.UpdateProvider(ctx, props.API, current.ID, props.Spec())
 	if sysdig.IsNotFound(err) {
@@ -281,8 +328,11 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 	if err != nil {
 		return keep, fmt.Errorf("update provider %s (alias, regions): %w", current.ID, err)
 	}
-	if p, err = client.GetProvider(ctx, props.API, current.ID); err != nil {
-		return keep, fmt.Errorf("updated provider %s but could not read it back: %w", current.ID, err)
+	if p.Status == "" {
+		// Only an answer without the status costs another call.
+		if p, err = client.GetProvider(ctx, props.API, current.ID); err != nil {
+			return keep, fmt.Errorf("updated provider %s but could not read it back: %w", current.ID, err)
+		}
 	}
 	r.logger.Info("provider updated in place", slog.String("provider_id", current.ID), slog.String("status", p.Status))
 	return providerResult(current, p.Status, props.Alias), nil

@@ -6,10 +6,13 @@ package registrar
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/cfn"
@@ -36,6 +39,12 @@ type TokenSource interface {
 	Token(ctx context.Context, secretID string) (string, error)
 }
 
+// TokenRefresher is a TokenSource that can read a token again, past its cache: when
+// Sysdig refuses the token (401), the secret may hold a rotated one.
+type TokenRefresher interface {
+	Refresh(ctx context.Context, secretID string) (string, error)
+}
+
 // Registrar handles custom-resource requests for both resource types.
 type Registrar struct {
 	allowedURLs    []string // normalized; empty allows any
@@ -46,6 +55,21 @@ type Registrar struct {
 	logger         *slog.Logger
 	propagation    time.Duration
 	propagationIv  time.Duration
+	instances      int
+
+	// clients are kept for the life of the instance, one per tenant, token and TLS
+	// choice, so that warm invocations reuse their kept-alive connections and their
+	// pacing to Sysdig's rate limit.
+	mu      sync.Mutex
+	clients map[clientKey]Sysdig
+}
+
+// maxClients bounds the clients an instance keeps.
+const maxClients = 8
+
+type clientKey struct {
+	baseURL, token string
+	skipTLS        bool
 }
 
 // Option configures a Registrar.
@@ -56,6 +80,10 @@ func WithLogger(l *slog.Logger) Option { return func(r *Registrar) { r.logger = 
 
 // WithSysdigFactory replaces how Sysdig clients are built.
 func WithSysdigFactory(f SysdigFactory) Option { return func(r *Registrar) { r.newSysdig = f } }
+
+// WithConcurrentInstances says how many instances of the function may run at once (the
+// reserved concurrency): they share Sysdig's rate limit, each pacing to its part.
+func WithConcurrentInstances(n int) Option { return func(r *Registrar) { r.instances = max(n, 1) } }
 
 // WithRolePropagationWait bounds how long a registration that Sysdig refuses because it
 // cannot assume the brand-new role yet is retried, and the first wait between tries.
@@ -111,9 +139,11 @@ func New(tokens TokenSource, opts ...Option) *Registrar {
 		logger:        slog.Default(),
 		propagation:   90 * time.Second,
 		propagationIv: 2 * time.Second,
+		instances:     1,
+		clients:       map[clientKey]Sysdig{},
 	}
 	r.newSysdig = func(baseURL, token string, skipTLSVerify bool) (Sysdig, error) {
-		opts := []sysdig.Option{sysdig.WithLogger(r.logger)}
+		opts := []sysdig.Option{sysdig.WithLogger(r.logger), sysdig.WithConcurrentInstances(r.instances)}
 		if skipTLSVerify {
 			opts = append(opts, sysdig.WithInsecureSkipVerify())
 		}
@@ -160,11 +190,122 @@ func (r *Registrar) connect(ctx context.Context, c Connection) (Sysdig, error) {
 		r.logger.Warn("TLS certificate verification is off for the Sysdig API (SkipTlsVerify=true): use only for on-prem self-signed certificates",
 			slog.String("sysdig_api_url", c.BaseURL))
 	}
+	client, err := r.clientFor(c, token)
+	if err != nil {
+		return nil, err
+	}
+	return &reauth{r: r, conn: c, token: token, client: client}, nil
+}
+
+// clientFor returns the instance's client for the tenant and token, building it once.
+// A client for the same tenant with an older token is dropped with its connections.
+func (r *Registrar) clientFor(c Connection, token string) (Sysdig, error) {
+	key := clientKey{baseURL: c.BaseURL, token: token, skipTLS: c.SkipTLSVerify}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if client, ok := r.clients[key]; ok {
+		return client, nil
+	}
 	client, err := r.newSysdig(c.BaseURL, token, c.SkipTLSVerify)
 	if err != nil {
 		return nil, fmt.Errorf("Sysdig client for %s: %w", c.BaseURL, err)
 	}
+	for k, old := range r.clients {
+		// The same tenant with an older token, or any one when the instance already keeps
+		// as many as it may (a function allowed any URL serves whatever requests name).
+		if (k.baseURL == key.baseURL && k.skipTLS == key.skipTLS) || len(r.clients) >= maxClients {
+			if ic, ok := old.(interface{ CloseIdleConnections() }); ok {
+				ic.CloseIdleConnections()
+			}
+			delete(r.clients, k)
+		}
+	}
+	r.clients[key] = client
 	return client, nil
+}
+
+// reauth is the client of one request. When Sysdig refuses the token (401) on the call
+// itself, the secret is read again once, past the cache (it may hold a rotated token),
+// and the refused call is made again with the new token. A 401 means Sysdig did nothing,
+// so repeating the call is safe; a 401 to a look-up made inside another call (the GET
+// after an unclear POST) is not repeated, since the call it belongs to may have worked.
+type reauth struct {
+	r       *Registrar
+	conn    Connection
+	token   string
+	client  Sysdig
+	retried bool
+}
+
+func (a *reauth) again(ctx context.Context, err error, method string) bool {
+	var apiErr *sysdig.APIError
+	if a.retried || !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusUnauthorized || apiErr.Method != method {
+		return false
+	}
+	a.retried = true
+	refresher, ok := a.r.tokens.(TokenRefresher)
+	if !ok {
+		return false
+	}
+	token, rerr := refresher.Refresh(ctx, a.conn.SecretID)
+	if rerr != nil || token == a.token {
+		return false
+	}
+	client, cerr := a.r.clientFor(a.conn, token)
+	if cerr != nil {
+		return false
+	}
+	a.r.logger.Info("Sysdig refused the API token; read the secret again and found a new token (rotated): repeating the call")
+	a.token, a.client = token, client
+	return true
+}
+
+func (a *reauth) ExternalID(ctx context.Context) (sysdig.ExternalIDInfo, error) {
+	info, err := a.client.ExternalID(ctx)
+	if a.again(ctx, err, http.MethodGet) {
+		return a.client.ExternalID(ctx)
+	}
+	return info, err
+}
+
+func (a *reauth) CreateProvider(ctx context.Context, v sysdig.APIVersion, spec sysdig.ProviderSpec) (sysdig.Provider, error) {
+	p, err := a.client.CreateProvider(ctx, v, spec)
+	if a.again(ctx, err, http.MethodPost) {
+		return a.client.CreateProvider(ctx, v, spec)
+	}
+	return p, err
+}
+
+func (a *reauth) GetProvider(ctx context.Context, v sysdig.APIVersion, id string) (sysdig.Provider, error) {
+	p, err := a.client.GetProvider(ctx, v, id)
+	if a.again(ctx, err, http.MethodGet) {
+		return a.client.GetProvider(ctx, v, id)
+	}
+	return p, err
+}
+
+func (a *reauth) FindProviderByRole(ctx context.Context, v sysdig.APIVersion, roleARN string) (sysdig.Provider, bool, error) {
+	p, ok, err := a.client.FindProviderByRole(ctx, v, roleARN)
+	if a.again(ctx, err, http.MethodGet) {
+		return a.client.FindProviderByRole(ctx, v, roleARN)
+	}
+	return p, ok, err
+}
+
+func (a *reauth) UpdateProvider(ctx context.Context, v sysdig.APIVersion, id string, spec sysdig.ProviderSpec) (sysdig.Provider, error) {
+	p, err := a.client.UpdateProvider(ctx, v, id, spec)
+	if a.again(ctx, err, http.MethodPut) {
+		return a.client.UpdateProvider(ctx, v, id, spec)
+	}
+	return p, err
+}
+
+func (a *reauth) DeleteProvider(ctx context.Context, v sysdig.APIVersion, id string) error {
+	err := a.client.DeleteProvider(ctx, v, id)
+	if a.again(ctx, err, http.MethodDelete) {
+		return a.client.DeleteProvider(ctx, v, id)
+	}
+	return err
 }
 
 func (r *Registrar) handleExternalID(ctx context.Context, req customresource.Request) (customresource.Result, error) {

@@ -47,6 +47,9 @@ type Client struct {
 	maxAttempts int
 	userAgent   string
 	optErrs     []error
+	pace        pacer
+	// initialLimit is WithRateLimit's value, applied once the options are all read.
+	initialLimit int
 }
 
 // Option configures a Client.
@@ -103,6 +106,32 @@ func WithRetry(initial, max time.Duration, maxAttempts int) Option {
 	}
 }
 
+// WithConcurrentInstances says how many clients (function instances) share the token's
+// rate limit at most at once; each paces itself to its share of the limit Sysdig states
+// in X-RateLimit-Limit. Default 1.
+func WithConcurrentInstances(n int) Option {
+	return func(c *Client) {
+		if n < 1 {
+			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: WithConcurrentInstances(%d): expected at least 1", n))
+			return
+		}
+		c.pace.instances = n
+	}
+}
+
+// WithRateLimit paces requests to perMinute requests per minute (shared with the other
+// instances) from the first request on, before any answer states the limit; an answer's
+// X-RateLimit-Limit then replaces it.
+func WithRateLimit(perMinute int) Option {
+	return func(c *Client) {
+		if perMinute < 1 {
+			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: WithRateLimit(%d): expected at least 1 request per minute", perMinute))
+			return
+		}
+		c.initialLimit = min(perMinute, maxRateLimit)
+	}
+}
+
 // WithUserAgent sets the User-Agent header.
 func WithUserAgent(ua string) Option {
 	return func(c *Client) {
@@ -142,6 +171,9 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	if len(c.optErrs) > 0 {
 		return nil, errors.Join(c.optErrs...)
 	}
+	if c.initialLimit > 0 {
+		c.pace.set(c.initialLimit)
+	}
 	if c.httpClient == nil {
 		c.httpClient = &http.Client{
 			Transport: http.DefaultTransport.(*http.Transport).Clone(),
@@ -176,6 +208,14 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 
 // BaseURL returns the validated base URL the client talks to.
 func (c *Client) BaseURL() string { return c.base.String() }
+
+// RateLimit is the limit, in requests per minute for all instances together, that the
+// client paces to: the last X-RateLimit-Limit Sysdig stated (or WithRateLimit's); 0 while
+// unknown.
+func (c *Client) RateLimit() int { return c.pace.limit() }
+
+// CloseIdleConnections closes the kept-alive connections the client is not using.
+func (c *Client) CloseIdleConnections() { c.httpClient.CloseIdleConnections() }
 
 // ValidateBaseURL checks a Sysdig API base URL: https://host[:port][/prefix],
 // for example https://app.sysdigcloud.com or https://sysdig.example.com/monitor
@@ -238,6 +278,10 @@ type request struct {
 	method string
 	path   string // API path, e.g. /api/providers/7
 	body   []byte
+	// stream, when set, reads a 2xx answer's body as it arrives instead of the client
+	// reading it whole (bounded) into memory: lists grow with the tenant. It may be
+	// called once per attempt and must start afresh each time.
+	stream func(r io.Reader) error
 	// beforeRetry, when set, runs before an attempt that follows an
 	// attempt with an ambiguous outcome. Returning done stops the call with
 	// the given error (nil when the earlier attempt is known to have worked).
@@ -362,11 +406,15 @@ func (c *Client) do(ctx context.Context, r request) (response, error) {
 					return response{}, backoff.Permanent(lastErr)
 				}
 				throttled++
+				wait := jitter(apiErr.RetryAfter)
+				if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+					wait = apiErr.RetryAfter
+				}
 				if throttled <= maxThrottledAttempts {
 					bo.skipCheck = true
-					c.logger.Warn("sysdig: retrying", "method", r.method, "path", r.path, "status", apiErr.StatusCode, "attempt", attempts, "wait", apiErr.RetryAfter, "reason", "Retry-After")
+					c.logger.Warn("sysdig: retrying", "method", r.method, "path", r.path, "status", apiErr.StatusCode, "attempt", attempts, "wait", wait, "reason", "Retry-After", "rate_limit_per_minute", c.pace.limit())
 				}
-				return response{}, &backoff.RetryAfterError{Duration: apiErr.RetryAfter}
+				return response{}, &backoff.RetryAfterError{Duration: wait}
 			case !retryableStatus(apiErr.StatusCode):
 				permanent = true
 				return response{}, backoff.Permanent(err)
@@ -433,6 +481,10 @@ func retryableStatus(code int) bool {
 
 // attempt sends the request once.
 func (c *Client) attempt(ctx context.Context, r request, n int) (response, error) {
+	// The wait for a slot under Sysdig's limit is not part of the attempt's timeout.
+	if err := c.pace.wait(ctx); err != nil {
+		return response{}, backoff.Permanent(fmt.Errorf("sysdig: %s %s: not sent: %w", r.method, r.path, err))
+	}
 	actx, cancel := context.WithTimeout(ctx, c.reqTimeout)
 	defer cancel()
 	u := *c.base
@@ -466,6 +518,21 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 		}
 	}
 	defer resp.Body.Close()
+	c.pace.observe(resp.Header)
+	if r.stream != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
+		err := r.stream(resp.Body)
+		c.logger.Debug("sysdig: request", "method", r.method, "path", r.path, "status", resp.StatusCode, "attempt", n, "duration", time.Since(start).Round(time.Millisecond))
+		var se *streamError
+		switch {
+		case err == nil:
+			return response{status: resp.StatusCode}, nil
+		case errors.As(err, &se):
+			// The answer is not what was expected: another try would read the same.
+			return response{}, backoff.Permanent(fmt.Errorf("sysdig: %s %s: %w", r.method, r.path, err))
+		default:
+			return response{}, &attemptError{err: fmt.Errorf("sysdig: %s %s: reading the %d answer: %s", r.method, r.path, resp.StatusCode, c.scrub(c.transportText(err, actx))), ambiguous: true}
+		}
+	}
 	limit := int64(maxBodyBytes)
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		limit = maxErrorBodyBytes

@@ -1,6 +1,8 @@
 package sysdig
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 	"unicode"
@@ -112,6 +114,66 @@ func FuzzSysdigRegionName(f *testing.F) {
 		lower := strings.ToLower(strings.ReplaceAll(name, "_", "-"))
 		if back, err := SysdigRegionName(lower); err != nil || back != name {
 			t.Fatalf("AWS form %q does not map back to %q: %q, %v", lower, name, back, err)
+		}
+	})
+}
+
+// referenceProviderList decodes a list whole, as the client did before lists were
+// streamed: the streaming decoder must agree with it wherever it succeeds.
+func referenceProviderList(v APIVersion, body []byte) ([]Provider, bool) {
+	var items []wireProvider
+	trimmed := bytes.TrimSpace(body)
+	if v == V2 && len(trimmed) > 0 && trimmed[0] == '[' {
+		if json.Unmarshal(trimmed, &items) != nil {
+			return nil, false
+		}
+	} else {
+		var env struct {
+			Providers *[]wireProvider `json:"providers"`
+		}
+		if json.Unmarshal(trimmed, &env) != nil || env.Providers == nil {
+			return nil, false
+		}
+		items = *env.Providers
+	}
+	out := []Provider{}
+	for i := range items {
+		p, err := items[i].toProvider(v)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, p)
+	}
+	return out, true
+}
+
+func FuzzStreamedListMatchesWholeDecode(f *testing.F) {
+	f.Add("v1", []byte(`{"providers":[{"id":1,"credentials":{"role":"arn:aws:iam::123412341234:role/r"}}],"total":1}`))
+	f.Add("v2", []byte(`[{"id":"7","credentials":{"accountId":"123412341234","roleName":"r"},"status":"configured"}]`))
+	f.Add("v1", []byte(`{"meta":{"a":[1,{"b":null}]},"providers":[]}`))
+	f.Fuzz(func(t *testing.T, version string, body []byte) {
+		v := APIVersion(version)
+		if v != V1 && v != V2 {
+			return
+		}
+		want, ok := referenceProviderList(v, body)
+		if !ok {
+			return
+		}
+		got, err := DecodeProviderList(v, body)
+		if err != nil && strings.Contains(err.Error(), "two \"providers\" arrays") {
+			return // the whole-body decode keeps the last; a list cannot be read twice
+		}
+		if err != nil {
+			t.Fatalf("the whole-body decode reads %d providers, the stream fails: %v", len(want), err)
+		}
+		if len(got) != len(want) {
+			t.Fatalf("stream %d providers, whole %d", len(got), len(want))
+		}
+		for i := range got {
+			if got[i].ID != want[i].ID || got[i].RoleARN != want[i].RoleARN || got[i].Status != want[i].Status {
+				t.Fatalf("provider %d: stream %+v, whole %+v", i, got[i], want[i])
+			}
 		}
 	})
 }

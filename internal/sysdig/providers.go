@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -338,36 +339,150 @@ func DecodeProvider(v APIVersion, body []byte) (Provider, error) {
 // DecodeProviderList reads a provider list, {"providers":[…]} (ASSUMED for
 // both versions); for v2 a bare array is accepted too (ASSUMED).
 func DecodeProviderList(v APIVersion, body []byte) ([]Provider, error) {
-	if _, err := v.collection(); err != nil {
-		return nil, err
-	}
-	trimmed := bytes.TrimSpace(body)
-	var items []wireProvider
-	if v == V2 && len(trimmed) > 0 && trimmed[0] == '[' {
-		if err := json.Unmarshal(trimmed, &items); err != nil {
-			return nil, fmt.Errorf("sysdig: the v2 provider list is not a JSON array of providers: %w", err)
-		}
-	} else {
-		var env struct {
-			Providers *[]wireProvider `json:"providers"`
-		}
-		if err := json.Unmarshal(trimmed, &env); err != nil {
-			return nil, fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)
-		}
-		if env.Providers == nil {
-			return nil, fmt.Errorf("sysdig: the %s provider list has no \"providers\" array", v)
-		}
-		items = *env.Providers
-	}
-	out := make([]Provider, 0, len(items))
-	for i := range items {
-		p, err := items[i].toProvider(v)
-		if err != nil {
-			return nil, fmt.Errorf("sysdig: provider %d of the %s list: %w", i, v, err)
-		}
+	var out []Provider
+	err := decodeProviderStream(v, bytes.NewReader(body), func(p Provider) bool {
 		out = append(out, p)
+		return true
+	})
+	if err != nil {
+		var se *streamError
+		if errors.As(err, &se) {
+			return nil, se.err
+		}
+		return nil, fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)
+	}
+	if out == nil {
+		out = []Provider{}
 	}
 	return out, nil
+}
+
+// streamError is an answer that is not the expected JSON (as opposed to a connection
+// that broke while it was read).
+type streamError struct{ err error }
+
+func (e *streamError) Error() string { return e.err.Error() }
+func (e *streamError) Unwrap() error { return e.err }
+
+// decodeProviderStream reads a provider list one provider at a time, holding one in
+// memory at once, and calls visit for each until visit returns false. The list may be
+// {"providers":[…]} (other keys are skipped) or, for v2, a bare array.
+func decodeProviderStream(v APIVersion, r io.Reader, visit func(Provider) bool) error {
+	if _, err := v.collection(); err != nil {
+		return &streamError{err}
+	}
+	shape := func(err error) error {
+		if err == nil || errors.Is(err, io.ErrUnexpectedEOF) || !isJSONError(err) {
+			return err
+		}
+		return &streamError{fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)}
+	}
+	dec := json.NewDecoder(r)
+	tok, err := dec.Token()
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return &streamError{fmt.Errorf("sysdig: the %s provider list is empty: expected JSON {\"providers\":[…]}", v)}
+		}
+		return shape(err)
+	}
+	items := func() error {
+		for i := 0; dec.More(); i++ {
+			var w wireProvider
+			if err := dec.Decode(&w); err != nil {
+				var te *json.UnmarshalTypeError
+				if errors.As(err, &te) {
+					return &streamError{fmt.Errorf("sysdig: provider %d of the %s list: %w", i, v, err)}
+				}
+				return shape(err)
+			}
+			p, err := w.toProvider(v)
+			if err != nil {
+				return &streamError{fmt.Errorf("sysdig: provider %d of the %s list: %w", i, v, err)}
+			}
+			if !visit(p) {
+				return errStopVisit
+			}
+		}
+		_, err := dec.Token() // ]
+		return shape(err)
+	}
+	switch tok {
+	case json.Delim('['):
+		if v != V2 {
+			return &streamError{fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: it is a bare array", v)}
+		}
+		return ignoreStop(items())
+	case json.Delim('{'):
+	default:
+		return &streamError{fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}", v)}
+	}
+	found := false
+	for dec.More() {
+		keyTok, err := dec.Token()
+		if err != nil {
+			return shape(err)
+		}
+		key, _ := keyTok.(string)
+		// Matched as encoding/json matches struct fields: case-insensitively.
+		if !strings.EqualFold(key, "providers") {
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return shape(err)
+			}
+			continue
+		}
+		if found {
+			return &streamError{fmt.Errorf("sysdig: the %s provider list has two \"providers\" arrays", v)}
+		}
+		found = true
+		open, err := dec.Token()
+		if err != nil {
+			return shape(err)
+		}
+		if open != json.Delim('[') {
+			return &streamError{fmt.Errorf("sysdig: the %s provider list has no \"providers\" array", v)}
+		}
+		if err := items(); err != nil {
+			return ignoreStop(err)
+		}
+	}
+	if !found {
+		return &streamError{fmt.Errorf("sysdig: the %s provider list has no \"providers\" array", v)}
+	}
+	_, err = dec.Token() // }
+	return shape(err)
+}
+
+// transportReader remembers whether reading failed in the connection rather than in
+// the JSON: only the former is worth another attempt.
+type transportReader struct {
+	r   io.Reader
+	err error
+}
+
+func (t *transportReader) Read(p []byte) (int, error) {
+	n, err := t.r.Read(p)
+	if err != nil && err != io.EOF {
+		t.err = err
+	}
+	return n, err
+}
+
+// errStopVisit ends a list early: the visitor has what it wanted.
+var errStopVisit = errors.New("stop")
+
+func ignoreStop(err error) error {
+	if errors.Is(err, errStopVisit) {
+		return nil
+	}
+	return err
+}
+
+func isJSONError(err error) bool {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	return errors.As(err, &se) || errors.As(err, &te) || strings.HasPrefix(err.Error(), "invalid character") ||
+		strings.HasPrefix(err.Error(), "json:")
 }
 
 func (c *Client) itemPath(v APIVersion, id string) (string, error) {
@@ -381,12 +496,14 @@ func (c *Client) itemPath(v APIVersion, id string) (string, error) {
 	return coll + "/" + url.PathEscape(id), nil
 }
 
-// CreateProvider registers a provider. Create is not idempotent: when an
-// attempt's outcome is ambiguous (a 5xx other than 503, or a connection lost
-// after the request may have been sent), the client looks the role up before
-// the next attempt and returns the provider if it now exists, so a retry
-// never registers the role twice. A 409 (role already registered, ASSUMED) is
-// returned as an *APIError unless an earlier ambiguous attempt explains it.
+// CreateProvider registers a provider with one POST and returns the provider its
+// answer describes (Status is empty when the answer has none). Create is not
+// idempotent: when an attempt's outcome is ambiguous (a 5xx other than 503, or a
+// connection lost after the request may have been sent), the client looks the
+// role up before the next attempt and returns the provider if it now exists, so
+// a retry never registers the role twice. A 409 (role already registered,
+// ASSUMED) is returned as an *APIError unless an earlier ambiguous attempt
+// explains it. Nothing is listed on the way of a plain success.
 func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec ProviderSpec) (Provider, error) {
 	coll, err := v.collection()
 	if err != nil {
@@ -397,8 +514,14 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		return Provider{}, err
 	}
 	var found Provider
-	lookup := func(ctx context.Context) (bool, error) {
+	// Before retrying after an unclear attempt: a provider for the role now is that
+	// attempt's. A tenant that does not list providers cannot say; the POST is retried,
+	// and a 409 to it then says the earlier attempt worked.
+	beforeRetry := func(ctx context.Context) (bool, error) {
 		p, ok, err := c.FindProviderByRole(ctx, v, spec.RoleARN)
+		if errors.Is(err, ErrListingNotSupported) {
+			return false, nil
+		}
 		if err != nil {
 			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed, so not trying again (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
 		}
@@ -409,7 +532,22 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		}
 		return false, nil
 	}
-	resp, err := c.do(ctx, request{method: http.MethodPost, path: coll, body: body, beforeRetry: lookup, onConflictAfterAmbiguous: lookup})
+	onConflict := func(ctx context.Context) (bool, error) {
+		p, ok, err := c.FindProviderByRole(ctx, v, spec.RoleARN)
+		if errors.Is(err, ErrListingNotSupported) {
+			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt whose answer was lost probably registered role %s (Sysdig now answers 409), and this Sysdig does not list providers, so its id is unknown: remove the provider for this role at Sysdig, then retry: %w", coll, spec.RoleARN, err)
+		}
+		if err != nil {
+			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
+		}
+		if ok {
+			c.logger.Warn("sysdig: an earlier create attempt registered the provider", "path", coll, "id", p.ID)
+			found = p
+			return true, nil
+		}
+		return false, nil
+	}
+	resp, err := c.do(ctx, request{method: http.MethodPost, path: coll, body: body, beforeRetry: beforeRetry, onConflictAfterAmbiguous: onConflict})
 	if err != nil {
 		return Provider{}, err
 	}
@@ -449,39 +587,72 @@ func (c *Client) GetProvider(ctx context.Context, v APIVersion, id string) (Prov
 	return p, nil
 }
 
-// ListProviders reads every provider of the tenant.
+// ErrListingNotSupported is returned (wrapped) when the tenant answers 404 or 405 to a
+// provider list: no Sysdig document or client lists /api/v2/providers, so a tenant may
+// well not offer it. It is not an error of the request, only a capability missing.
+var ErrListingNotSupported = errors.New("this Sysdig does not list providers")
+
+// ListProviders reads every provider of the tenant. The list is decoded as it arrives,
+// so its size is bounded only by the caller's deadline.
 func (c *Client) ListProviders(ctx context.Context, v APIVersion) ([]Provider, error) {
+	out := []Provider{}
+	err := c.VisitProviders(ctx, v, func(p Provider) bool {
+		out = append(out, p)
+		return true
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// VisitProviders reads the tenant's providers one at a time, calling visit for each
+// until it returns false; only one provider is held in memory at once. A tenant that
+// does not offer the list answers an error wrapping ErrListingNotSupported.
+func (c *Client) VisitProviders(ctx context.Context, v APIVersion, visit func(Provider) bool) error {
 	coll, err := v.collection()
 	if err != nil {
-		return nil, err
+		return err
 	}
-	resp, err := c.do(ctx, request{method: http.MethodGet, path: coll})
-	if err != nil {
-		return nil, err
+	_, err = c.do(ctx, request{method: http.MethodGet, path: coll, stream: func(r io.Reader) error {
+		tr := &transportReader{r: r}
+		err := decodeProviderStream(v, tr, visit)
+		var se *streamError
+		if err != nil && tr.err == nil && !errors.As(err, &se) {
+			// The whole answer arrived and does not parse (cut short, say).
+			err = &streamError{fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)}
+		}
+		return err
+	}})
+	switch s := statusOf(err); {
+	case s == http.StatusNotFound || s == http.StatusMethodNotAllowed:
+		return fmt.Errorf("%w: %w", ErrListingNotSupported, err)
+	case err != nil:
+		return err
 	}
-	list, err := DecodeProviderList(v, resp.body)
-	if err != nil {
-		return nil, fmt.Errorf("sysdig: GET %s: %w", coll, err)
-	}
-	return list, nil
+	return nil
 }
 
 // FindProviderByRole looks for the provider registered for roleARN. Roles
 // match on account id and role name (the v2 API keeps only the bare name).
+// The list is read only as far as the first match.
 func (c *Client) FindProviderByRole(ctx context.Context, v APIVersion, roleARN string) (Provider, bool, error) {
 	if _, _, _, err := ParseRoleARN(roleARN); err != nil {
 		return Provider{}, false, err
 	}
-	list, err := c.ListProviders(ctx, v)
+	var found Provider
+	ok := false
+	err := c.VisitProviders(ctx, v, func(p Provider) bool {
+		if SameRole(p.RoleARN, roleARN) {
+			found, ok = p, true
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return Provider{}, false, err
 	}
-	for _, p := range list {
-		if SameRole(p.RoleARN, roleARN) {
-			return p, true, nil
-		}
-	}
-	return Provider{}, false, nil
+	return found, ok, nil
 }
 
 // UpdateProvider replaces a provider's role, alias and regions (v1 body

@@ -23,6 +23,13 @@
 // API would (missing role → 400, additionalOptions must be a JSON string
 // holding {"regions":[…]} with Sysdig region names such as US_EAST_1).
 //
+// With WithRateLimit or WithRateLimitPerMinute every API answer states the limit in
+// X-RateLimit-Limit (requests per minute), and a call beyond it answers 429 with an
+// integer Retry-After and Sysdig's public-API body {"type":"too_many_requests",
+// "message":"Too many requests","details":[]}. WithoutV2ProviderList makes
+// GET /api/v2/providers answer 404, as a tenant that offers no list there (no Sysdig
+// source documents one). BytesSent counts the answer bytes sent, for benchmarks.
+//
 // A wrong or missing token answers 401; a token registered with
 // WithReadOnlyToken answers 403 on writes. Errors use the shape chosen with
 // WithErrorShape.

@@ -199,6 +199,9 @@ type Server struct {
 	shape         ErrorShape
 	rate          float64
 	burst         int
+	perMinute     int // stated in X-RateLimit-Limit; 0 = no header
+	noV2List      bool
+	noWriteStatus bool
 	logger        *slog.Logger
 
 	mu        sync.Mutex
@@ -209,6 +212,10 @@ type Server struct {
 	tokens    float64
 	lastFill  time.Time
 	inFlight  int
+	bytesOut  int64 // API answer bytes (headers and bodies) sent
+	total     int   // API requests recorded since New or Reset (not capped like requests)
+	throttled int   // of which answered 429
+	conns     int   // TCP connections accepted (StartOn only)
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -219,6 +226,14 @@ type Option func(*Server)
 
 // WithToken sets the accepted bearer token (default "emulator-token").
 func WithToken(token string) Option { return func(s *Server) { s.token = token } }
+
+// RotateToken makes the emulator accept newToken, and no longer the token it accepted,
+// as a tenant does after an administrator rotates the API token.
+func (s *Server) RotateToken(newToken string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.token = newToken
+}
 
 // WithReadOnlyToken adds a second valid token that may read but answers 403
 // on writes (a non-administrator's token).
@@ -237,13 +252,37 @@ func WithoutCloudInformation() Option { return func(s *Server) { s.noCloudInfo =
 func WithErrorShape(shape ErrorShape) Option { return func(s *Server) { s.shape = shape } }
 
 // WithRateLimit puts a token bucket over all API calls; beyond it the
-// emulator answers 429 with Retry-After. perSecond <= 0 disables it.
+// emulator answers 429 with Retry-After and Sysdig's public-API body
+// {"type":"too_many_requests",…}. Every API answer states the limit in
+// X-RateLimit-Limit, in requests per minute. perSecond <= 0 disables it.
 func WithRateLimit(perSecond float64, burst int) Option {
 	return func(s *Server) {
 		s.rate = perSecond
 		s.burst = max(burst, 1)
+		s.perMinute = 0
+		if perSecond > 0 {
+			s.perMinute = int(math.Round(perSecond * 60))
+		}
 	}
 }
+
+// WithRateLimitPerMinute is Sysdig's own way of stating a limit: perMinute requests per
+// minute, refilled evenly (perMinute/60 each second), with room for burst requests at
+// once. Every API answer carries X-RateLimit-Limit: perMinute.
+func WithRateLimitPerMinute(perMinute, burst int) Option {
+	return func(s *Server) {
+		WithRateLimit(float64(perMinute)/60, burst)(s)
+		s.perMinute = perMinute
+	}
+}
+
+// WithoutStatusInWriteAnswers leaves "status" out of the provider in create and update
+// answers (GET still has it), as a tenant might: no source shows v2's answer in full.
+func WithoutStatusInWriteAnswers() Option { return func(s *Server) { s.noWriteStatus = true } }
+
+// WithoutV2ProviderList makes GET /api/v2/providers answer 404, as a tenant that offers
+// no list there would (no Sysdig document or client lists it).
+func WithoutV2ProviderList() Option { return func(s *Server) { s.noV2List = true } }
 
 // WithLogger logs every API request at debug level and faults at info.
 func WithLogger(l *slog.Logger) Option {
@@ -298,7 +337,13 @@ func (s *Server) StartOn(addr string) (baseURL string, stop func(), err error) {
 	if err != nil {
 		return "", nil, fmt.Errorf("sysdigemu: listening on %s: %w", addr, err)
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second, ConnState: func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.mu.Lock()
+			s.conns++
+			s.mu.Unlock()
+		}
+	}}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -372,6 +417,40 @@ func (s *Server) providersLocked() []StoredProvider {
 	return out
 }
 
+// Stats are running totals since New or Reset, not capped like Requests.
+type Stats struct {
+	// Requests is the number of API requests answered (or dropped by a fault).
+	Requests int
+	// Throttled is how many of them were answered 429.
+	Throttled int
+	// Bytes is BytesSent.
+	Bytes int64
+	// Connections is the number of TCP connections clients opened (when serving through
+	// Start or StartOn): with kept-alive connections, far fewer than Requests.
+	Connections int
+}
+
+// Stats returns the running totals.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{Requests: s.total, Throttled: s.throttled, Bytes: s.bytesOut, Connections: s.conns}
+}
+
+// BytesSent is the number of bytes of API answers (status line, headers and bodies, as
+// written by the handler) sent so far; Reset sets it back to 0.
+func (s *Server) BytesSent() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytesOut
+}
+
+func (s *Server) countBytes(n int) {
+	s.mu.Lock()
+	s.bytesOut += int64(n)
+	s.mu.Unlock()
+}
+
 // InFlight returns how many API requests are being answered right now
 // (including those held by Latency or Hang faults).
 func (s *Server) InFlight() int {
@@ -420,6 +499,8 @@ func (s *Server) Reset() {
 	s.faults = nil
 	s.tokens = float64(s.burst)
 	s.lastFill = time.Now()
+	s.bytesOut = 0
+	s.total, s.throttled, s.conns = 0, 0, 0
 }
 
 // takeFault returns the first matching fault's action and uses it up.
@@ -463,6 +544,10 @@ func (s *Server) allow(now time.Time) (bool, time.Duration) {
 func (s *Server) record(r RequestRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.total++
+	if r.Status == http.StatusTooManyRequests {
+		s.throttled++
+	}
 	if len(s.requests) >= maxRecords {
 		s.requests = slices.Delete(s.requests, 0, len(s.requests)-maxRecords+1)
 	}
@@ -477,6 +562,7 @@ type recorder struct {
 	status   int
 	recorded bool
 	onRecord func(status int)
+	count    func(n int)
 }
 
 // recordNow records the request once, with the given status.
@@ -491,6 +577,16 @@ func (r *recorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
 		r.recordNow(code)
+		if r.count != nil {
+			// Status line and headers as they go on the wire (HTTP/1.1).
+			n := len("HTTP/1.1 000 ") + len(http.StatusText(code)) + 2 + 2
+			for k, vs := range r.Header() {
+				for _, v := range vs {
+					n += len(k) + 2 + len(v) + 2
+				}
+			}
+			r.count(n + len("Date: Mon, 02 Jan 2006 15:04:05 GMT\r\n"))
+		}
 	}
 	r.ResponseWriter.WriteHeader(code)
 }
@@ -499,7 +595,11 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.WriteHeader(http.StatusOK)
 	}
-	return r.ResponseWriter.Write(b)
+	n, err := r.ResponseWriter.Write(b)
+	if r.count != nil {
+		r.count(n)
+	}
+	return n, err
 }
 
 func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
@@ -516,7 +616,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	body, readErr := io.ReadAll(io.LimitReader(r.Body, maxRequestBody+1))
 	faultName := ""
-	rec := &recorder{ResponseWriter: w}
+	rec := &recorder{ResponseWriter: w, count: s.countBytes}
+	if s.perMinute > 0 {
+		rec.Header().Set("X-RateLimit-Limit", strconv.Itoa(s.perMinute))
+	}
 	rec.onRecord = func(status int) {
 		rb := body
 		if len(rb) > maxRecordedBody {
@@ -543,8 +646,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if ok, wait := s.allow(start); !ok {
 		faultName = "rate-limit"
-		rec.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		s.writeError(rec, http.StatusTooManyRequests, "Too Many Requests", "rate limit exceeded", 0)
+		rec.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(wait.Seconds())))))
+		// Sysdig's public API (OpenAPI): this body, whatever the endpoint's usual shape.
+		writeJSONSized(rec, http.StatusTooManyRequests, map[string]any{"type": "too_many_requests", "message": "Too many requests", "details": []any{}})
 		return
 	}
 	if f, status, ok := s.takeFault(r.Method, r.URL.Path); ok {
@@ -664,6 +768,15 @@ func (s *Server) writeError(w http.ResponseWriter, status int, reason, message s
 	_, _ = w.Write(b)
 }
 
+// writeJSONSized is writeJSON with Content-Length set.
+func writeJSONSized(w http.ResponseWriter, status int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -681,8 +794,11 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, write bool) b
 	tok, ok := strings.CutPrefix(auth, "Bearer ")
 	tok = strings.TrimSpace(tok)
 	eq := func(a, b string) bool { return b != "" && subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1 }
+	s.mu.Lock()
+	current := s.token
+	s.mu.Unlock()
 	switch {
-	case ok && eq(tok, s.token):
+	case ok && eq(tok, current):
 		return true
 	case ok && eq(tok, s.readOnlyToken):
 		if write {
@@ -728,6 +844,10 @@ func (s *Server) serveAPI(w http.ResponseWriter, r *http.Request, body []byte) {
 		v := versionOf(path)
 		switch r.Method {
 		case http.MethodGet:
+			if v == "v2" && s.noV2List {
+				s.writeError(w, http.StatusNotFound, "Not Found", "no handler for GET "+path, 0)
+				return
+			}
 			if s.authorize(w, r, false) {
 				s.list(w, v)
 			}
@@ -822,6 +942,15 @@ func wire(v string, p *provider) map[string]any {
 		"alias":             p.Alias,  // ASSUMED
 		"status":            p.Status, // ASSUMED: a plain string in v2
 	}
+}
+
+// writeAnswer is the provider as create and update answer it.
+func (s *Server) writeAnswer(v string, p *provider) map[string]any {
+	w := wire(v, p)
+	if s.noWriteStatus {
+		delete(w, "status")
+	}
+	return w
 }
 
 // parsed is a validated create/update body.
@@ -967,7 +1096,7 @@ func (s *Server) create(w http.ResponseWriter, v string, body []byte) {
 		return
 	}
 	p := s.insertLocked(in.role, in.alias, in.regions, v)
-	out := map[string]any{"provider": wire(v, p)}
+	out := map[string]any{"provider": s.writeAnswer(v, p)}
 	s.mu.Unlock()
 	status := http.StatusCreated // TF
 	if v == "v1" {
@@ -1025,7 +1154,7 @@ func (s *Server) update(w http.ResponseWriter, v, id string, body []byte) {
 		p.Regions = nil
 	}
 	p.Updates++
-	out := map[string]any{"provider": wire(v, p)}
+	out := map[string]any{"provider": s.writeAnswer(v, p)}
 	s.mu.Unlock()
 	writeJSON(w, http.StatusOK, out)
 }

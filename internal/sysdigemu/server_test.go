@@ -512,3 +512,66 @@ func TestConcurrentUse(t *testing.T) {
 		t.Error("token recorded")
 	}
 }
+
+// Sysdig's way of stating its limit: X-RateLimit-Limit on every answer, 429 with an
+// integer Retry-After and the public API's body beyond it.
+func TestRateLimitPerMinute(t *testing.T) {
+	s, url := start(t, sysdigemu.WithRateLimitPerMinute(60, 2), sysdigemu.WithErrorShape(sysdigemu.ShapeErrorsArray))
+	var statuses []int
+	var last answer
+	for range 3 {
+		last = do(t, "GET", url+"/api/providers", tok, "")
+		statuses = append(statuses, last.status)
+		if last.header.Get("X-RateLimit-Limit") != "60" {
+			t.Fatalf("X-RateLimit-Limit %q", last.header.Get("X-RateLimit-Limit"))
+		}
+	}
+	if fmt.Sprint(statuses) != "[200 200 429]" {
+		t.Fatalf("statuses %v", statuses)
+	}
+	if last.header.Get("Retry-After") != "1" || !strings.Contains(last.body, `"type":"too_many_requests"`) || !strings.Contains(last.body, `"details":[]`) {
+		t.Fatalf("429: Retry-After %q body %s", last.header.Get("Retry-After"), last.body)
+	}
+	if st := s.Stats(); st.Requests != 3 || st.Throttled != 1 || st.Bytes < int64(len(last.body)) || st.Bytes != s.BytesSent() {
+		t.Fatalf("Stats %+v", st)
+	}
+	s.Reset()
+	if s.BytesSent() != 0 {
+		t.Fatal("Reset keeps the byte count")
+	}
+}
+
+func TestWithoutV2ProviderList(t *testing.T) {
+	_, url := start(t, sysdigemu.WithoutV2ProviderList())
+	if a := do(t, "GET", url+"/api/v2/providers", tok, ""); a.status != http.StatusNotFound {
+		t.Fatalf("v2 list answered %d", a.status)
+	}
+	if a := do(t, "GET", url+"/api/providers", tok, ""); a.status != http.StatusOK {
+		t.Fatalf("v1 list answered %d", a.status)
+	}
+	if a := do(t, "POST", url+"/api/v2/providers", tok, `{"id":0,"platform":"AWS","integrationType":"API","credentials":{"accountId":"123456789012","roleName":"r"},"additionalOptions":""}`); a.status != http.StatusCreated {
+		t.Fatalf("v2 create answered %d %s", a.status, a.body)
+	}
+}
+
+func TestWithoutStatusInWriteAnswers(t *testing.T) {
+	_, url := start(t, sysdigemu.WithoutStatusInWriteAnswers())
+	a := do(t, "POST", url+"/api/providers", tok, `{"name":"aws","credentials":{"role":"`+role+`"}}`)
+	if a.status != http.StatusOK || strings.Contains(a.body, `"status"`) {
+		t.Fatalf("create answered %d %s", a.status, a.body)
+	}
+	if g := do(t, "GET", url+"/api/providers/1", tok, ""); !strings.Contains(g.body, `"status"`) {
+		t.Fatalf("get answered %s", g.body)
+	}
+}
+
+func TestRotateToken(t *testing.T) {
+	s, url := start(t)
+	s.RotateToken("new-token-1234")
+	if a := do(t, "GET", url+"/api/providers", tok, ""); a.status != http.StatusUnauthorized {
+		t.Fatalf("the old token answered %d", a.status)
+	}
+	if a := do(t, "GET", url+"/api/providers", "new-token-1234", ""); a.status != http.StatusOK {
+		t.Fatalf("the new token answered %d", a.status)
+	}
+}
