@@ -49,7 +49,7 @@ deploy: tools ## cdk deploy from this machine (pass parameters in CDK_ARGS)
 
 .PHONY: templates
 templates: tools ## regenerate the committed templates (single account, org deployer, member) from the CDK code
-	$(GO) run ./cdk -templates-dir templates
+	$(GO) run -ldflags '$(VERSION_LDFLAGS)' ./cdk -templates-dir templates
 
 .PHONY: check-templates
 check-templates: tools ## fail when templates/ drifts from the CDK code

@@ -3,4 +3,4 @@
 .PHONY: cli
 cli: ## build the operator CLI into dist/sysdig-connect
 	@mkdir -p $(DIST)
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(DIST)/sysdig-connect ./cmd/sysdig-connect
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(VERSION_LDFLAGS)' -o $(DIST)/sysdig-connect ./cmd/sysdig-connect
