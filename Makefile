@@ -22,11 +22,14 @@ LAMBDA_LDFLAGS := -s -w -buildid= $(VERSION_LDFLAGS)
 LAMBDA_FLAGS   := -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)'
 
 .PHONY: help
-help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+# Each target's `## [group] text` comment is its line in `make help`; the groups are printed
+# in this order, after `demo` and `test` ([start]); an untagged target goes under "other".
+HELP_GROUPS := start build deploy develop other
+help: ## [develop] list the targets
+	@awk -v groups='$(HELP_GROUPS)' -f mk/help.awk $(MAKEFILE_LIST)
 
 .PHONY: build
-build: $(DIST)/lambda/bootstrap $(DIST)/function.zip ## build the linux/arm64 bootstrap and its zip
+build: $(DIST)/lambda/bootstrap $(DIST)/function.zip ## [build] the function for Lambda (linux/arm64) and its reproducible zip
 
 $(DIST)/lambda/bootstrap: FORCE
 	@mkdir -p $(@D)
@@ -37,17 +40,17 @@ $(DIST)/function.zip: $(DIST)/lambda/bootstrap
 
 # The same function for this machine's architecture, for the runtime emulator.
 .PHONY: build-local
-build-local: ## build the bootstrap for this machine (runtime emulator runs)
+build-local: ## [build] the function for this machine, for the runtime emulator
 	@mkdir -p $(DIST)/local
 	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
 
 .PHONY: vet
-vet:
+vet: ## [develop] go vet and the gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 .PHONY: clean
-clean: ## remove build outputs (keeps .tools)
+clean: ## [build] remove build outputs (keeps the installed tools)
 	rm -rf $(DIST) cdk.out
 
 FORCE:

@@ -5,16 +5,16 @@
 export SYSDIG_CONNECT_RIE := $(RIE)
 
 .PHONY: test
-test: tools vet ## run every test: unit, CDK assertions, template drift, end to end under the runtime emulator, fuzz seeds
+test: tools vet ## [start] every test (installs what it needs)
 	$(GO) test -count=1 -timeout 45m ./...
 
 .PHONY: bench
-bench: ## run the benchmarks
+bench: ## [develop] the benchmarks
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./...
 
 FUZZTIME ?= 30s
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+fuzz: ## [develop] every fuzz target for FUZZTIME each (default 30s)
 	@for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$target"; \
