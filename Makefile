@@ -42,7 +42,8 @@ $(DIST)/function.zip: $(DIST)/lambda/bootstrap
 .PHONY: build-local
 build-local: ## [build] the function for this machine, for the runtime emulator
 	@mkdir -p $(DIST)/local
-	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
+	@echo "go build ./lambda -> dist/local/bootstrap (for this machine)"
+	@CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
 
 .PHONY: vet
 vet: ## [develop] go vet and the gofmt check

@@ -41,7 +41,8 @@ cdk-asset: $(DIST)/lambda/bootstrap
 
 .PHONY: synth
 synth: tools ## [deploy] cdk synth into cdk.out (builds the function first)
-	$(CDK) synth --quiet $(CDK_ARGS)
+	@echo "cdk synth$(if $(strip $(CDK_ARGS)), $(CDK_ARGS)) -> cdk.out"
+	@$(CDK) synth --quiet $(CDK_ARGS)
 
 .PHONY: deploy
 deploy: tools ## [deploy] cdk deploy from this machine (stack and parameters in CDK_ARGS)

@@ -3,7 +3,7 @@
 
 .PHONY: demo
 demo: tools synth build-local ## [start] a stack's whole life on this machine, no accounts needed
-	$(GO) run ./cmd/demo -template cdk.out/SysdigAwsConnect.template.json -bootstrap $(DIST)/local/bootstrap
+	@$(GO) run ./cmd/demo -template cdk.out/SysdigAwsConnect.template.json -bootstrap $(DIST)/local/bootstrap
 
 # The local Sysdig emulator and AWS stand-ins, for trying sysdig-connect by hand. Built
 # first and then run, so that Ctrl-C reaches the program itself.
