@@ -16,7 +16,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
 # The release version (internal/version/VERSION, linked as ./VERSION) is embedded in every
 # binary; stamping it here as well lets a release override it on the command line
 # (make build VERSION=0.2.0-rc.1) without editing the file.
-VERSION        ?= $(shell cat $(CURDIR)/VERSION)
+VERSION        := $(shell cat $(CURDIR)/VERSION)
 VERSION_LDFLAGS := -X sysdig-aws-connect/internal/version.stamped=$(VERSION)
 LAMBDA_LDFLAGS := -s -w -buildid= $(VERSION_LDFLAGS)
 LAMBDA_FLAGS   := -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)'
