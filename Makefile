@@ -13,15 +13,23 @@ export PATH := $(CURDIR)/node_modules/.bin:$(TOOLS)/bin:$(PATH)
 
 # The deployable function: linux/arm64, static, no RPC shim (provided.al2023 uses the
 # Runtime API directly), reproducible paths, stripped.
-LAMBDA_LDFLAGS := -s -w -buildid=
+# The release version (internal/version/VERSION, linked as ./VERSION) is embedded in every
+# binary; stamping it here as well lets a release override it on the command line
+# (make build VERSION=0.2.0-rc.1) without editing the file.
+VERSION        := $(shell cat $(CURDIR)/VERSION)
+VERSION_LDFLAGS := -X sysdig-aws-connect/internal/version.stamped=$(VERSION)
+LAMBDA_LDFLAGS := -s -w -buildid= $(VERSION_LDFLAGS)
 LAMBDA_FLAGS   := -tags lambda.norpc -trimpath -ldflags '$(LAMBDA_LDFLAGS)'
 
 .PHONY: help
-help: ## list the targets
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+# Each target's `## [group] text` comment is its line in `make help`; the groups are printed
+# in this order, after `demo` and `test` ([start]); an untagged target goes under "other".
+HELP_GROUPS := start build deploy develop other
+help: ## [develop] list the targets
+	@awk -v groups='$(HELP_GROUPS)' -f mk/help.awk $(MAKEFILE_LIST)
 
 .PHONY: build
-build: $(DIST)/lambda/bootstrap $(DIST)/function.zip ## build the linux/arm64 bootstrap and its zip
+build: $(DIST)/lambda/bootstrap $(DIST)/function.zip ## [build] the function for Lambda (linux/arm64) and its reproducible zip
 
 $(DIST)/lambda/bootstrap: FORCE
 	@mkdir -p $(@D)
@@ -32,17 +40,18 @@ $(DIST)/function.zip: $(DIST)/lambda/bootstrap
 
 # The same function for this machine's architecture, for the runtime emulator.
 .PHONY: build-local
-build-local: ## build the bootstrap for this machine (runtime emulator runs)
+build-local: ## [build] the function for this machine, for the runtime emulator
 	@mkdir -p $(DIST)/local
-	CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
+	@echo "go build ./lambda -> dist/local/bootstrap (for this machine)"
+	@CGO_ENABLED=0 $(GO) build $(LAMBDA_FLAGS) -o $(DIST)/local/bootstrap ./lambda
 
 .PHONY: vet
-vet:
+vet: ## [develop] go vet and the gofmt check
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go') 2>/dev/null)" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 
 .PHONY: clean
-clean: ## remove build outputs (keeps .tools)
+clean: ## [build] remove build outputs (keeps the installed tools)
 	rm -rf $(DIST) cdk.out
 
 FORCE:

@@ -22,6 +22,7 @@ import (
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
+	"sysdig-aws-connect/internal/version"
 )
 
 // Set by the templates (cdk/stacks: EnvAllowedAPIURLs, EnvAllowedSecretIDs,
@@ -48,6 +49,7 @@ const (
 func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
 	slog.SetDefault(logger)
+	logger.Info("sysdig-aws-connect function starting", slog.String("version", version.Version()))
 	fn, err := newFunction(context.Background(), logger)
 	if err != nil {
 		logger.Error("cannot start", slog.String("error", err.Error()))

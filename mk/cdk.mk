@@ -42,27 +42,28 @@ publish_flag = $(if $(strip $(2)),$(1) '$(strip $(2))')
 cdk-asset: $(DIST)/lambda/bootstrap
 
 .PHONY: synth
-synth: tools ## cdk synth (asset mode; builds dist/lambda/bootstrap first)
-	$(CDK) synth --quiet $(CDK_ARGS)
+synth: tools ## [deploy] cdk synth into cdk.out (builds the function first)
+	@echo "cdk synth$(if $(strip $(CDK_ARGS)), $(CDK_ARGS)) -> cdk.out"
+	@$(CDK) synth --quiet $(CDK_ARGS)
 
 .PHONY: deploy
-deploy: tools ## cdk deploy from this machine (pass parameters in CDK_ARGS)
+deploy: tools ## [deploy] cdk deploy from this machine (stack and parameters in CDK_ARGS)
 	$(CDK) deploy $(CDK_ARGS)
 
 .PHONY: templates
-templates: tools ## regenerate the committed templates (single account, org deployer, member) from the CDK code
-	$(GO) run ./cdk -templates-dir templates
+templates: tools ## [build] regenerate the three committed templates from the CDK code
+	$(GO) run -ldflags '$(VERSION_LDFLAGS)' ./cdk -templates-dir templates
 
 .PHONY: check-templates
-check-templates: tools ## fail when templates/ drifts from the CDK code
+check-templates: tools ## [develop] fail when templates/ differs from the CDK code
 	$(GO) test -count=1 -run 'TestPublishedTemplate' ./cdk/stacks
 
 .PHONY: package
-package: build ## build the reproducible function zip and print its sha256
+package: build ## [build] the reproducible function zip and its SHA-256
 	@$(GO) run ./cmd/publish -sha256 $(DIST)/function.zip
 
 .PHONY: publish
-publish: package check-templates ## upload zip + template to <BUCKET_PREFIX>-<region> buckets, print Launch Stack URLs
+publish: package check-templates ## [deploy] upload code and template to <BUCKET_PREFIX>-<region>, print Launch Stack links
 	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(TEMPLATE) \
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-template-key,$(TEMPLATE_KEY)) \
@@ -70,7 +71,7 @@ publish: package check-templates ## upload zip + template to <BUCKET_PREFIX>-<re
 	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)
 
 .PHONY: publish-org
-publish-org: package check-templates ## upload zip + Organizations deployer template, print Launch Stack URLs
+publish-org: package check-templates ## [deploy] the same for the Organizations template
 	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(ORG_TEMPLATE) \
 	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \

@@ -2,5 +2,13 @@
 # CloudFormation would, against the real bootstrap under AWS's runtime emulator.
 
 .PHONY: demo
-demo: tools synth build-local ## run the whole thing locally: create, update in place, replace, delete
-	$(GO) run ./cmd/demo -template cdk.out/SysdigAwsConnect.template.json -bootstrap $(DIST)/local/bootstrap
+demo: tools synth build-local ## [start] a stack's whole life on this machine, no accounts needed
+	@$(GO) run ./cmd/demo -template cdk.out/SysdigAwsConnect.template.json -bootstrap $(DIST)/local/bootstrap
+
+# The local Sysdig emulator and AWS stand-ins, for trying sysdig-connect by hand. Built
+# first and then run, so that Ctrl-C reaches the program itself.
+.PHONY: playground
+playground: ## [develop] local Sysdig and AWS stand-ins until Ctrl-C, to try the CLI
+	@mkdir -p $(DIST)
+	@$(GO) build -o $(DIST)/playground ./cmd/playground
+	@$(DIST)/playground

@@ -5,7 +5,7 @@
 export SYSDIG_CONNECT_RIE := $(RIE)
 
 .PHONY: test
-test: tools vet ## run every test: unit, CDK assertions, template drift, end to end under the runtime emulator, fuzz seeds
+test: tools vet ## [start] every test (installs what it needs)
 	$(GO) test -count=1 -timeout 45m ./...
 
 # The Organization rollout benchmark: N accounts through K function instances against a
@@ -15,14 +15,14 @@ ROLLOUT_INSTANCES       ?= 5
 ROLLOUT_RATE_PER_MINUTE ?= 3000
 
 .PHONY: bench
-bench: tools ## run the benchmarks, then a ROLLOUT_ACCOUNTS-account rollout (default 1000, ~1 min of Sysdig time at ROLLOUT_RATE_PER_MINUTE=3000)
+bench: tools ## [develop] the benchmarks, then a ROLLOUT_ACCOUNTS-account rollout (default 1000)
 	$(GO) test -run '^$$' -bench . -skip '^BenchmarkRollout$$' -benchmem -count 5 ./...
 	ROLLOUT_ACCOUNTS=$(ROLLOUT_ACCOUNTS) ROLLOUT_INSTANCES=$(ROLLOUT_INSTANCES) ROLLOUT_RATE_PER_MINUTE=$(ROLLOUT_RATE_PER_MINUTE) \
 	  $(GO) test -run '^$$' -bench '^BenchmarkRollout$$' -benchtime 1x -count 1 -timeout 60m ./e2e/
 
 FUZZTIME ?= 30s
 .PHONY: fuzz
-fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
+fuzz: ## [develop] every fuzz target for FUZZTIME each (default 30s)
 	@for pkg in $$($(GO) list ./...); do \
 	  for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
 	    echo "== $$pkg $$target"; \

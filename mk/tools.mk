@@ -6,7 +6,7 @@ RIE         := $(TOOLS)/bin/aws-lambda-rie
 NODE_STAMP  := node_modules/.installed
 
 .PHONY: tools
-tools: $(NODE_STAMP) $(RIE) ## install Node 22, the CDK CLI and the Lambda runtime emulator (pinned)
+tools: $(NODE_STAMP) $(RIE) ## [develop] install Node 22, the CDK CLI and the Lambda runtime emulator (pinned)
 
 # Node 22 and the CDK CLI come from the npm registry, pinned in package-lock.json.
 $(NODE_STAMP): package.json package-lock.json

@@ -1,6 +1,8 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awss3"
@@ -8,6 +10,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"sysdig-aws-connect/cdk/launch"
+	"sysdig-aws-connect/internal/version"
 )
 
 // templateStack is what the three templates (single account, Organizations deployer,
@@ -23,6 +26,15 @@ type templateStack struct {
 type parameterGroup struct {
 	Label  string
 	Params []string
+}
+
+// VersionMetadataKey is the template metadata that names the release (internal/version).
+const VersionMetadataKey = "SysdigAwsConnectVersion"
+
+// describe puts the release version into a template description that starts with the
+// project's name: "sysdig-aws-connect 0.2.0: …".
+func describe(text string) string {
+	return strings.Replace(text, "sysdig-aws-connect", "sysdig-aws-connect "+version.Version(), 1)
 }
 
 // newTemplateStack creates the stack. Publishable stacks carry nothing CDK-specific: no
@@ -95,6 +107,7 @@ func (s *templateStack) consoleInterface(groups []parameterGroup, overrides map[
 		})
 	}
 	s.Stack.TemplateOptions().SetMetadata(&map[string]interface{}{
+		VersionMetadataKey: version.Version(),
 		interfaceMetadataKey: map[string]interface{}{
 			"ParameterGroups": out,
 			"ParameterLabels": labels,

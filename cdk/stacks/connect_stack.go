@@ -115,7 +115,7 @@ type ConnectStack struct {
 func NewConnectStack(scope constructs.Construct, id string, props *ConnectStackProps) (*ConnectStack, error) {
 	sp := props.StackProps
 	if sp.Description == nil {
-		sp.Description = jsii.String("sysdig-aws-connect: connects this AWS account to Sysdig Monitor with role delegation (IAM role, Sysdig registration).")
+		sp.Description = jsii.String(describe("sysdig-aws-connect: connects this AWS account to Sysdig Monitor with role delegation (IAM role, Sysdig registration)."))
 	}
 	if props.Publishable {
 		standaloneStackProps(&sp)

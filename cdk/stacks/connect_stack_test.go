@@ -510,22 +510,17 @@ func TestPublishedTemplateIsCurrent(t *testing.T) {
 }
 
 func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(doc)
+	text := userDocs(t)
 	for _, a := range CloudWatchActions {
 		if !strings.Contains(text, "`"+a.Action+"`") {
-			t.Errorf("README.md lacks the action %s", a.Action)
+			t.Errorf("the user docs lack the action %s", a.Action)
 		}
 	}
 	s := publishedStack(t)
-	docs := userDocs(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
-			if !strings.Contains(docs, "`"+name+"`") {
-				t.Errorf("neither README.md nor docs/ explains the %s entry %s", section, name)
+			if !strings.Contains(text, "`"+name+"`") {
+				t.Errorf("the user docs lack the %s entry %s", section, name)
 			}
 		}
 	}
@@ -534,11 +529,11 @@ func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultTemplateKey), launch.DefaultStackName,
 		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("README.md's Launch Stack link is not what make publish prints for the defaults:\n%s", link)
+		t.Errorf("the user docs' Launch Stack link is not what make publish prints for the defaults:\n%s", link)
 	}
 	for _, id := range []string{"AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SMG4"} {
 		if !strings.Contains(text, id) {
-			t.Errorf("README.md does not explain the %s suppression", id)
+			t.Errorf("the user docs do not explain the %s suppression", id)
 		}
 	}
 }

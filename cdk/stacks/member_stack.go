@@ -37,7 +37,7 @@ var memberParameterGroups = []parameterGroup{
 func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps) *MemberStack {
 	props := *sp
 	if props.Description == nil {
-		props.Description = jsii.String("sysdig-aws-connect member: the Sysdig role of this account, registered by the organization's registrar (no Lambda, no secret here).")
+		props.Description = jsii.String(describe("sysdig-aws-connect member: the Sysdig role of this account, registered by the organization's registrar (no Lambda, no secret here)."))
 	}
 	standaloneStackProps(&props)
 	s := &MemberStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &props))}

@@ -114,7 +114,7 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	}
 	sp := props.StackProps
 	if sp.Description == nil {
-		sp.Description = jsii.String("sysdig-aws-connect for AWS Organizations: a StackSet connects every account of the given OUs to Sysdig Monitor; the API token stays in this account.")
+		sp.Description = jsii.String(describe("sysdig-aws-connect for AWS Organizations: a StackSet connects every account of the given OUs to Sysdig Monitor; the API token stays in this account."))
 	}
 	if props.Publishable {
 		standaloneStackProps(&sp)

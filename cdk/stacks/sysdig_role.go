@@ -23,7 +23,7 @@ const (
 type PolicyAction struct {
 	Action  string // exact IAM action, never a wildcard
 	Service string // what the seed calls the service
-	Why     string // the reason, as printed in the README
+	Why     string // the reason, as printed in docs/architecture.md
 }
 
 // CloudWatchActions is the sysdig_cloudwatch policy: CloudWatch metrics and the
@@ -31,7 +31,7 @@ type PolicyAction struct {
 // names (EC2, RDS, ELB, ALB, ElastiCache, SQS, DynamoDB). Every action is read-only.
 // The seed does not print the policy body; this list is our reading of what metric
 // collection and resource discovery need, kept exact so a reviewer can audit it.
-// the README renders the same table; a test keeps the two in step.
+// docs/architecture.md renders the same table; a test keeps the two in step.
 var CloudWatchActions = []PolicyAction{
 	// CloudWatch: the metrics themselves.
 	{"cloudwatch:GetMetricData", "CloudWatch", "Read metric values in batches (the current API for metric collection)."},

@@ -1,6 +1,6 @@
 // Command local-aws serves the local stand-ins for AWS on 127.0.0.1: a Secrets Manager
-// endpoint (AWS JSON 1.1, usable by the SDK and the awscli) and the CloudFormation
-// response catcher (presigned-S3-like ResponseURLs). It prints their URLs as one JSON
+// endpoint (AWS JSON 1.1, usable by the SDK and the awscli), STS GetCallerIdentity (the
+// query protocol) and the CloudFormation response catcher (presigned-S3-like ResponseURLs). It prints their URLs as one JSON
 // object on the first line of stdout, logs to stderr, and stops on SIGINT or SIGTERM.
 //
 //	local-aws -secret sysdig/api-token=abc123 -secretsmanager-port 4566
@@ -47,6 +47,7 @@ func (s *secretFlags) Set(v string) error {
 type Ready struct {
 	SecretsManagerURL string            `json:"secretsManagerUrl"`
 	ResponsesURL      string            `json:"responsesUrl"`
+	STSURL            string            `json:"stsUrl"`
 	Region            string            `json:"region"`
 	AccountID         string            `json:"accountId"`
 	Secrets           map[string]string `json:"secrets"` // name -> ARN
@@ -66,6 +67,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	smPort := fs.Int("secretsmanager-port", 0, "127.0.0.1 port for Secrets Manager (0 picks a free one)")
 	respPort := fs.Int("responses-port", 0, "127.0.0.1 port for the CloudFormation response catcher (0 picks a free one)")
+	stsPort := fs.Int("sts-port", 0, "127.0.0.1 port for STS (0 picks a free one)")
+	caller := fs.String("caller-arn", "", "the identity STS GetCallerIdentity answers (default: an assumed role in -account)")
 	region := fs.String("region", "us-east-1", "region the Secrets Manager endpoint answers for")
 	account := fs.String("account", "123456789012", "account id in secret ARNs")
 	allowCT := fs.Bool("allow-content-type", false, "accept response PUTs that send a Content-Type")
@@ -77,7 +80,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, p := range []int{*smPort, *respPort} {
+	for _, p := range []int{*smPort, *respPort, *stsPort} {
 		if p < 0 || p > 65535 {
 			return fmt.Errorf("port %d out of range", p)
 		}
@@ -106,7 +109,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer func() { _ = stopResp() }()
 	catcher.SetBaseURL(respURL)
-	ready.SecretsManagerURL, ready.ResponsesURL = smURL, respURL
+	if *caller == "" {
+		*caller = "arn:aws:sts::" + *account + ":assumed-role/Admin/local"
+	}
+	stsURL, stopSTS, err := localaws.Listen(net.JoinHostPort("127.0.0.1", strconv.Itoa(*stsPort)), localaws.NewSTS(*account, *caller))
+	if err != nil {
+		return err
+	}
+	defer func() { _ = stopSTS() }()
+	ready.SecretsManagerURL, ready.ResponsesURL, ready.STSURL = smURL, respURL, stsURL
 
 	line, err := json.Marshal(ready)
 	if err != nil {
@@ -115,8 +126,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if _, err := fmt.Fprintf(stdout, "%s\n", line); err != nil {
 		return err
 	}
-	logger.Info("local-aws ready", "secretsManagerUrl", smURL, "responsesUrl", respURL, "secrets", len(secrets))
+	logger.Info("local-aws ready", "secretsManagerUrl", smURL, "responsesUrl", respURL, "stsUrl", stsURL, "secrets", len(secrets))
 	<-ctx.Done()
 	logger.Info("local-aws stopping")
-	return errors.Join(stopSM(), stopResp())
+	return errors.Join(stopSM(), stopResp(), stopSTS())
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 )
 
 func TestRunFlagErrors(t *testing.T) {
@@ -60,7 +61,7 @@ func TestBinary(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	cmd := exec.CommandContext(ctx, bin, "-region", "eu-west-1", "-secret", "sysdig/api-token=tok=with=equals", "-secret", "other=x")
+	cmd := exec.CommandContext(ctx, bin, "-region", "eu-west-1", "-secret", "sysdig/api-token=tok=with=equals", "-secret", "other=x", "-account", "210987654321")
 	cmd.WaitDelay = 5 * time.Second
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -80,7 +81,7 @@ func TestBinary(t *testing.T) {
 	if err := json.Unmarshal(line, &ready); err != nil {
 		t.Fatalf("first line %q: %v", line, err)
 	}
-	for _, u := range []string{ready.SecretsManagerURL, ready.ResponsesURL} {
+	for _, u := range []string{ready.SecretsManagerURL, ready.ResponsesURL, ready.STSURL} {
 		if !strings.HasPrefix(u, "http://127.0.0.1:") {
 			t.Fatalf("URL %q is not on 127.0.0.1", u)
 		}
@@ -96,6 +97,12 @@ func TestBinary(t *testing.T) {
 	out, err := sm.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(ready.Secrets["sysdig/api-token"])})
 	if err != nil || aws.ToString(out.SecretString) != "tok=with=equals" {
 		t.Fatalf("GetSecretValue: %v %v", out, err)
+	}
+
+	id, err := sts.New(sts.Options{Region: "eu-west-1", BaseEndpoint: aws.String(ready.STSURL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDDEMO", "demo", "")}).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(id.Account) != "210987654321" || aws.ToString(id.Arn) != "arn:aws:sts::210987654321:assumed-role/Admin/local" {
+		t.Fatalf("GetCallerIdentity: %+v %v", id, err)
 	}
 
 	mint, err := http.Post(ready.ResponsesURL+"/_local/response-urls", "application/json", strings.NewReader(`{"requestId":"demo-1"}`))

@@ -1,7 +1,7 @@
 // Command sysdig-connect is the operator CLI of sysdig-aws-connect: it inspects,
 // verifies and fixes by hand the registration of an AWS account's IAM role with
 // Sysdig Monitor. The logic is in internal/operator; this file only wires it to
-// the process. See the README.
+// the process. See docs/cli.md.
 package main
 
 import (

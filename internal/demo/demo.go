@@ -1,11 +1,15 @@
 // Package demo plays a stack's whole life locally, the way CloudFormation would, with the
 // real function binary, and checks every step's outcome: create (external ID, role ARN,
-// provider), update in place (alias and regions), update with replacement (a new role,
-// then the cleanup Delete of the old provider), delete. It is `make demo`.
+// provider; it prints what the role is trusted with and allowed to do), update in place
+// (alias and regions), update with replacement (a new role, then the cleanup Delete of the
+// old provider), delete, and one failure: a registration that existed before the stack
+// makes the create fail with OnExisting=Fail, and the rollback leaves it in place. Its
+// output fits in MaxColumns columns. It is `make demo`.
 package demo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -16,6 +20,7 @@ import (
 
 	"sysdig-aws-connect/internal/cfnsim"
 	"sysdig-aws-connect/internal/localrun"
+	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
 
@@ -40,7 +45,9 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	timeout := functionTimeout(tpl)
-	p := printer{w: cfg.Out}
+	out := newWrapWriter(cfg.Out, MaxColumns)
+	defer out.Flush()
+	p := printer{w: out}
 	env, err := localrun.Start(ctx, localrun.Options{Bootstrap: cfg.Bootstrap, RIE: cfg.RIE, FunctionTimeout: timeout})
 	if err != nil {
 		return err
@@ -57,17 +64,25 @@ func Run(ctx context.Context, cfg Config) error {
 	p.kv("template", fmt.Sprintf("%s (%d resources, %d custom)", cfg.TemplatePath, len(tpl.Resources), custom))
 	p.kv("function", fmt.Sprintf("%s under aws-lambda-rie, timeout %s as the template sets it", env.Bootstrap, timeout))
 	p.kv("Sysdig API", env.SysdigURL+" (the project's emulator)")
-	p.kv("Secrets Manager", env.SecretsURL+" (AWS JSON 1.1; the function finds it through AWS_ENDPOINT_URL_SECRETS_MANAGER)")
+	p.kv("Secrets Manager", env.SecretsURL+" (found through AWS_ENDPOINT_URL_SECRETS_MANAGER)")
 	p.kv("token secret", localrun.SecretName+" holds the emulator's token")
 	p.kv("account", localrun.AccountID+" in "+localrun.Region)
 
-	stack := env.NewStack(tpl, cfg.StackName, cfnsim.WithEventHook(p.event))
+	var granted grants
+	stack := env.NewStack(tpl, cfg.StackName, append(granted.provisioners(), cfnsim.WithEventHook(p.event))...)
+	// A second stack of the same template, for the failure case at the end.
+	second := env.NewStack(tpl, cfg.StackName+"-again", cfnsim.WithEventHook(p.event))
 	base := map[string]string{
 		"SysdigRegion":     "custom",
 		"SysdigCustomUrl":  env.SysdigURL,
 		"ApiTokenSecret":   localrun.SecretName,
 		"DiscoveryRegions": "us-east-1",
 		"ProviderAlias":    "demo",
+	}
+	// The committed (one-click) template reads the function's code from a bucket; here the
+	// code is the local binary, so any prefix does.
+	if _, ok := tpl.Parameters["CodeBucketPrefix"]; ok {
+		base["CodeBucketPrefix"] = "demo-code"
 	}
 	roleARN := func(name string) string { return "arn:aws:iam::" + localrun.AccountID + ":role/" + name }
 
@@ -83,12 +98,22 @@ func Run(ctx context.Context, cfg Config) error {
 				if err := s.provider(0, roleARN("sysdig-role"), "demo", []string{"US_EAST_1"}); err != nil {
 					return err
 				}
-				return s.outputs(map[string]string{
+				if err := s.outputs(map[string]string{
 					"SysdigRoleArn":        roleARN("sysdig-role"),
 					"ExternalIdInUse":      sysdigemu.DefaultExternalID,
 					"SysdigProviderId":     s.held[0].ID,
 					"SysdigProviderStatus": "configured",
-				})
+				}); err != nil {
+					return err
+				}
+				lines := granted.lines()
+				if len(lines) < 4 || !strings.Contains(strings.Join(lines, "\n"), sysdigemu.DefaultExternalID) {
+					return fmt.Errorf("the role's trust policy and permissions were not recorded: %q", lines)
+				}
+				for _, l := range lines {
+					p.line(l)
+				}
+				return nil
 			},
 		},
 		{
@@ -132,20 +157,53 @@ func Run(ctx context.Context, cfg Config) error {
 				return s.requests("SysdigProvider", "delete:Delete")
 			},
 		},
+		{
+			title:  "a failure: the role was registered by hand before the stack (OnExisting=Fail)",
+			params: base,
+			run: func(ctx context.Context, params map[string]string) error {
+				id := env.Sysdig.Seed(sysdig.ProviderSpec{RoleARN: roleARN("sysdig-role"), Alias: "made-by-hand"})
+				p.line("  Sysdig already holds provider " + id + " for " + roleARN("sysdig-role") + ", made by hand")
+				err := second.Create(ctx, params)
+				var se *cfnsim.StackError
+				switch {
+				case err == nil:
+					return errors.New("the create succeeded; OnExisting=Fail must refuse a registration it did not make")
+				case !errors.As(err, &se) || se.LogicalID != "SysdigProvider":
+					return fmt.Errorf("the create failed elsewhere: %w", err)
+				}
+				p.line("  CloudFormation shows: " + err.Error())
+				return nil
+			},
+			expect: func(s *state) error {
+				if err := s.providers(1); err != nil {
+					return err
+				}
+				if h := s.held[0]; h.Alias != "made-by-hand" || h.Updates != 0 {
+					return fmt.Errorf("the hand-made provider was touched: %+v", h)
+				}
+				p.line("  the rollback left the hand-made provider exactly as it was")
+				return nil
+			},
+			stack: second,
+		},
 	}
 
 	var failures []string
 	start := time.Now()
 	for i, st := range steps {
 		p.step(i+1, len(steps), st.title, st.params)
-		before := len(stack.Events())
-		beforeID, _, _ := stack.Resource("SysdigProvider")
+		stk := stack
+		if st.stack != nil {
+			stk = st.stack
+		}
+		before := len(stk.Events())
+		beforeID, _, _ := stk.Resource("SysdigProvider")
 		t0 := time.Now()
 		runErr := st.run(ctx, st.params)
 		elapsed := time.Since(t0)
-		s := &state{stack: stack, held: env.Sysdig.Providers(), events: stack.Events()[before:], beforeID: beforeID}
+		s := &state{stack: stk, held: env.Sysdig.Providers(), events: stk.Events()[before:], beforeID: beforeID}
 		p.holds(s.held)
-		if outs, err := stack.Outputs(); err == nil && len(stack.Events()) > 0 && st.title != "delete the stack" {
+		if outs, err := stk.Outputs(); err == nil && len(stk.Events()) > 0 && st.stack == nil && st.title != "delete the stack" {
 			p.outputs(outs)
 		}
 		err := runErr
@@ -178,6 +236,7 @@ type step struct {
 	params map[string]string
 	run    func(context.Context, map[string]string) error
 	expect func(*state) error
+	stack  *cfnsim.Stack // nil: the demo's main stack
 }
 
 // state is what a step left behind.

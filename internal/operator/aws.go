@@ -30,8 +30,10 @@ type Deps struct {
 	// SecretsManager returns the client that reads --token-secret; region is
 	// the region of the secret's ARN, or "" for the configured region.
 	SecretsManager func(ctx context.Context, region string) (tokensource.GetSecretValueAPI, error)
-	// SysdigOptions are added to every Sysdig client (tests shorten retries).
+	// SysdigOptions are added to every Sysdig client, after the CLI's own.
 	SysdigOptions []sysdig.Option
+	// Retry is how Sysdig calls are retried; zero means 5 attempts within a few seconds.
+	Retry RetryPolicy
 }
 
 // defaultSTSRegion signs GetCallerIdentity when no region is configured; STS
@@ -94,11 +96,11 @@ func (a *app) callerIdentity(more string) (identity, error) {
 	if a.deps.STS == nil {
 		return identity{}, errors.New("no STS client configured")
 	}
-	api, err := a.deps.STS(a.ctx)
+	api, err := a.deps.STS(a.awsCtx())
 	if err != nil {
 		return identity{}, &hintError{err: fmt.Errorf("AWS: %w", err), hint: hint}
 	}
-	out, err := api.GetCallerIdentity(a.ctx, &sts.GetCallerIdentityInput{})
+	out, err := api.GetCallerIdentity(a.awsCtx(), &sts.GetCallerIdentityInput{})
 	if err != nil {
 		return identity{}, &hintError{err: fmt.Errorf("AWS STS GetCallerIdentity: %w", err), hint: hint}
 	}

@@ -158,16 +158,7 @@ func (c *checkCmd) Run(a *app) error {
 
 // registerCommand is the command line that registers role with the same endpoint.
 func (c *checkCmd) registerCommand(a *app, role string) string {
-	parts := []string{Name}
-	if a.g.SysdigRegion != "" {
-		parts = append(parts, "--sysdig-region", strings.ToLower(a.g.SysdigRegion))
-	} else {
-		parts = append(parts, "--api-url", a.baseURL)
-	}
-	if a.g.ProviderAPI != "v1" {
-		parts = append(parts, "--provider-api", a.g.ProviderAPI)
-	}
-	return strings.Join(append(parts, "register", "--role-arn", role), " ")
+	return a.suggest("register", "--role-arn", role)
 }
 
 // statusLooksBad reports whether a provider status says something is wrong.

@@ -117,7 +117,7 @@ func (c *providersGetCmd) Run(a *app) error {
 	p, err := client.GetProvider(a.ctx, a.apiVersion(), c.ID)
 	if sysdig.IsNotFound(err) {
 		return &hintError{err: fmt.Errorf("provider %s not found at %s (%s API)", clean(c.ID, 130), a.baseURL, a.apiVersion()),
-			hint: "list the registered providers with: " + Name + " providers list"}
+			hint: "list the registered providers with: " + a.suggest("providers", "list")}
 	}
 	if err != nil {
 		return fmt.Errorf("get provider %s: %w", clean(c.ID, 130), err)
@@ -133,9 +133,9 @@ func (c *providersGetCmd) Run(a *app) error {
 type registerCmd struct {
 	roleFlags
 	RoleARN    string   `name:"role-arn" placeholder:"ARN" help:"IAM role to register; default: the role the stack creates in the caller's account (--role-path, --role-name)."`
-	Alias      string   `name:"alias" default:"role_delegation" help:"Provider alias."`
-	Regions    []string `name:"regions" sep:"," placeholder:"REGION,..." help:"Restrict resource discovery to these AWS regions (us-east-1,eu-west-1); default: all regions."`
-	OnExisting string   `name:"on-existing" enum:"fail,adopt" default:"fail" help:"When Sysdig already has a provider for the role: fail, or adopt it (its alias and regions are set to these flags)."`
+	Alias      string   `name:"alias" placeholder:"NAME" help:"Provider alias; default for a new provider: role_delegation."`
+	Regions    []string `name:"regions" sep:"," placeholder:"LIST" help:"Restrict resource discovery to these AWS regions (us-east-1,eu-west-1), or all; default for a new provider: all regions."`
+	OnExisting string   `name:"on-existing" enum:"fail,adopt" default:"fail" help:"When Sysdig already has a provider for the role: fail, or adopt it (only the --alias and --regions given are changed)."`
 }
 
 // registerResult is register's JSON output.
@@ -144,10 +144,18 @@ type registerResult struct {
 	Provider providerJSON `json:"provider"`
 }
 
+// defaultAlias is a new provider's alias, as in Sysdig's guide and the stack.
+const defaultAlias = "role_delegation"
+
 func (c *registerCmd) Run(a *app) error {
-	regions, err := normalizeRegions(c.Regions)
-	if err != nil {
-		return err
+	regionsGiven := c.Regions != nil
+	all := len(c.Regions) == 1 && strings.EqualFold(strings.TrimSpace(c.Regions[0]), "all")
+	var regions []string
+	if !all {
+		var err error
+		if regions, err = normalizeRegions(c.Regions); err != nil {
+			return err
+		}
 	}
 	if len(c.Alias) > 256 || strings.ContainsFunc(c.Alias, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return usagef("--alias must be at most 256 printable characters")
@@ -164,7 +172,11 @@ func (c *registerCmd) Run(a *app) error {
 	if err != nil {
 		return err
 	}
-	spec := sysdig.ProviderSpec{RoleARN: role, Alias: c.Alias, Regions: regions}
+	alias := c.Alias
+	if alias == "" {
+		alias = defaultAlias
+	}
+	spec := sysdig.ProviderSpec{RoleARN: role, Alias: alias, Regions: regions}
 	v := a.apiVersion()
 
 	existing, found, err := client.FindProviderByRole(a.ctx, v, role)
@@ -175,11 +187,20 @@ func (c *registerCmd) Run(a *app) error {
 	if err != nil {
 		return fmt.Errorf("look up providers for role %s: %w", role, err)
 	}
+	if found {
+		// Adopting changes only what the command names; the rest stays as Sysdig has it.
+		if c.Alias == "" {
+			spec.Alias = existing.Alias
+		}
+		if !regionsGiven {
+			spec.Regions = existing.Regions
+		}
+	}
 	var res registerResult
 	switch {
 	case found && c.OnExisting != "adopt":
 		return &hintError{err: fmt.Errorf("Sysdig already has provider %s for role %s (alias %q)", clean(existing.ID, 130), role, clean(existing.Alias, 100)),
-			hint: "rerun with --on-existing adopt to keep it (its alias and regions are set to this command's flags), or remove it first with: " + Name + " deregister " + clean(existing.ID, 130)}
+			hint: "keep it with: " + a.suggest(append(c.replay(role), "--on-existing", "adopt")...) + "; or remove it first with: " + a.suggest("deregister", existing.ID, "--role-arn", role)}
 	case found && matches(existing, spec):
 		res = registerResult{Action: "adopted", Provider: toJSON(existing)}
 	case found:
@@ -191,7 +212,7 @@ func (c *registerCmd) Run(a *app) error {
 	default:
 		p, err := client.CreateProvider(a.ctx, v, spec)
 		if err != nil {
-			return registerError(role, err)
+			return a.registerError(c, role, err)
 		}
 		res = registerResult{Action: "created", Provider: toJSON(p)}
 	}
@@ -217,8 +238,20 @@ func (c *registerCmd) Run(a *app) error {
 	return a.writeProvider(p, "  ")
 }
 
+// replay is this register command's own flags, for suggested command lines.
+func (c *registerCmd) replay(role string) []string {
+	out := []string{"register", "--role-arn", role}
+	if c.Alias != "" {
+		out = append(out, "--alias", c.Alias)
+	}
+	if c.Regions != nil {
+		out = append(out, "--regions", strings.Join(c.Regions, ","))
+	}
+	return out
+}
+
 // registerError explains a refused create.
-func registerError(role string, err error) error {
+func (a *app) registerError(c *registerCmd, role string, err error) error {
 	err = fmt.Errorf("register role %s: %w", role, err)
 	var apiErr *sysdig.APIError
 	if !errors.As(err, &apiErr) {
@@ -226,9 +259,9 @@ func registerError(role string, err error) error {
 	}
 	switch {
 	case apiErr.StatusCode == 409:
-		return &hintError{err: err, hint: "Sysdig already holds this role: see " + Name + " providers list, then rerun with --on-existing adopt"}
+		return &hintError{err: err, hint: "Sysdig already holds this role: see " + a.suggest("providers", "list") + ", then keep it with: " + a.suggest(append(c.replay(role), "--on-existing", "adopt")...)}
 	case (apiErr.StatusCode == 400 || apiErr.StatusCode == 422) && strings.Contains(strings.ToLower(apiErr.Message), "assume"):
-		return &hintError{err: err, hint: "Sysdig cannot assume the role: check its trust policy (Sysdig's AWS account and the external ID from " + Name + " external-id); a role created moments ago may need a minute to propagate, then retry"}
+		return &hintError{err: err, hint: "Sysdig cannot assume the role: check its trust policy (Sysdig's AWS account and the external ID from " + a.suggest("external-id") + "); a role created moments ago may need a minute to propagate, then retry"}
 	}
 	return err
 }
@@ -292,7 +325,7 @@ func (c *deregisterCmd) Run(a *app) error {
 		}
 		if !sysdig.SameRole(p.RoleARN, c.RoleARN) {
 			return &hintError{err: fmt.Errorf("refused: provider %s holds role %s, not %s; nothing was removed", id, orDash(p.RoleARN, 300), c.RoleARN),
-				hint: "check the id with: " + Name + " providers list"}
+				hint: "check the id with: " + a.suggest("providers", "list")}
 		}
 	}
 	err = client.DeleteProvider(a.ctx, v, c.ID)

@@ -123,7 +123,7 @@ func TestExternalID(t *testing.T) {
 		{name: "secret flag wins over env", setup: func(h *harness) { h.env[TokenEnv] = "wrong-token" }, args: []string{"external-id", "--token-secret", "sysdig/token"},
 			want: expect{code: 0, stdout: []string{sysdigemu.DefaultExternalID}}},
 		{name: "missing secret", args: []string{"external-id", "--token-secret", "nope"},
-			want: expect{code: 1, stderr: []string{"Secrets Manager secret nope", "ResourceNotFoundException", "secretsmanager:GetSecretValue"}}},
+			want: expect{code: 1, stderr: []string{"--token-secret nope", "ResourceNotFoundException", "check --token-secret", "full ARN"}, notStdout: []string{"ApiTokenSecretId"}}},
 		{name: "missing token", setup: noEnvToken, args: []string{"external-id"},
 			want: expect{code: 2, stderr: []string{"no Sysdig API token", TokenEnv, "--token-secret"}}},
 		{name: "wrong token", setup: func(h *harness) { h.env[TokenEnv] = "not-the-token" }, args: []string{"external-id"},
@@ -225,7 +225,7 @@ func TestRegister(t *testing.T) {
 				}
 			}},
 		{name: "existing fails by default", setup: seed(otherRole, "hand-made"), args: []string{"register", "--role-arn", otherRole},
-			want: expect{code: 1, stderr: []string{"already has provider 1", "--on-existing adopt", "deregister 1"}},
+			want: expect{code: 1, stderr: []string{"already has provider 1", "register --role-arn " + otherRole + " --on-existing adopt", "deregister 1 --role-arn " + otherRole}},
 			after: func(t *testing.T, h *harness, _ string) {
 				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Alias != "hand-made" || ps[0].Updates != 0 {
 					t.Errorf("store changed: %+v", ps)
@@ -245,7 +245,32 @@ func TestRegister(t *testing.T) {
 				if got.Action != "updated" || got.Provider.ID != "1" {
 					t.Errorf("got %+v", got)
 				}
-				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Alias != "role_delegation" || !slices.Equal(ps[0].Regions, []string{"US_WEST_2"}) {
+				// Only the regions were named: the alias stays as it was.
+				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Alias != "hand-made" || !slices.Equal(ps[0].Regions, []string{"US_WEST_2"}) {
+					t.Errorf("store %+v", ps)
+				}
+			}},
+		{name: "adopt with only an alias keeps the regions", setup: seed(otherRole, "hand-made", "US_EAST_1", "EU_WEST_1"),
+			args: []string{"register", "--role-arn", otherRole, "--on-existing", "adopt", "--alias", "prod"},
+			want: expect{code: 0, stdout: []string{"set its alias and regions", "Alias:       prod", "US_EAST_1,EU_WEST_1"}},
+			after: func(t *testing.T, h *harness, _ string) {
+				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Alias != "prod" || !slices.Equal(ps[0].Regions, []string{"US_EAST_1", "EU_WEST_1"}) {
+					t.Errorf("adopting with --alias changed the regions: %+v", ps)
+				}
+			}},
+		{name: "adopt without flags changes nothing", setup: seed(otherRole, "hand-made", "US_EAST_1"),
+			args: []string{"register", "--role-arn", otherRole, "--on-existing", "adopt"},
+			want: expect{code: 0, stdout: []string{"already match", "hand-made", "US_EAST_1"}},
+			after: func(t *testing.T, h *harness, _ string) {
+				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Updates != 0 {
+					t.Errorf("store %+v", ps)
+				}
+			}},
+		{name: "adopt with --regions all widens on request", setup: seed(otherRole, "hand-made", "US_EAST_1"),
+			args: []string{"register", "--role-arn", otherRole, "--on-existing", "adopt", "--regions", "all"},
+			want: expect{code: 0, stdout: []string{"Regions:     all"}},
+			after: func(t *testing.T, h *harness, _ string) {
+				if ps := h.emu.Providers(); len(ps) != 1 || len(ps[0].Regions) != 0 || ps[0].Alias != "hand-made" {
 					t.Errorf("store %+v", ps)
 				}
 			}},
@@ -384,7 +409,7 @@ func TestCheck(t *testing.T) {
 		{name: "wrong token", setup: func(h *harness) { h.env[TokenEnv] = "not-the-token" }, args: []string{"check"},
 			want: expect{code: 1, stdout: []string{"[FAIL] Sysdig API and token:", "401", "fix: put a current administrator's Sysdig Monitor API token in", "[SKIP] Role registered"}}},
 		{name: "missing secret", setup: noEnvToken, args: []string{"check", "--token-secret", "nope"},
-			want: expect{code: 1, stdout: []string{"[FAIL] Sysdig API token:", "ResourceNotFoundException", "fix: check the secret name"}}},
+			want: expect{code: 1, stdout: []string{"[FAIL] Sysdig API token:", "ResourceNotFoundException", "fix: check --token-secret"}, notStdout: []string{"ApiTokenSecretId"}}},
 		{name: "no aws credentials", setup: func(h *harness) {
 			seed(testStackRole, "x")(h)
 			h.sts.fail = true

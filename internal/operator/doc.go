@@ -8,9 +8,17 @@
 // tests drive every command with stand-ins for Sysdig, STS and Secrets Manager.
 // cmd/sysdig-connect only wires Run to the process.
 //
-// The Sysdig API token comes from a Secrets Manager secret (--token-secret) or
-// from the SYSDIG_API_TOKEN environment variable, never from a flag value: a
-// token on the command line would end up in shell history and in ps output.
+// The Sysdig endpoint comes from --sysdig-region or --api-url, or from the
+// SYSDIG_REGION or SYSDIG_MONITOR_URL environment variables (the names Sysdig's
+// Terraform provider uses). The token comes from a Secrets Manager secret
+// (--token-secret) or from SYSDIG_MONITOR_API_TOKEN (SYSDIG_API_TOKEN still works),
+// never from a flag value: a token on the command line would end up in shell
+// history and in ps output.
+//
+// A Sysdig host that does not resolve or refuses connections stops the command at
+// once; errors that may pass (5xx, 429, dropped connections) are retried a few
+// times, each retry announced by one short line on stderr (details with --verbose).
+// Every command line the CLI suggests repeats the endpoint and token flags in use.
 // The token is never printed; every line written is redacted in case a server or
 // library echoes it.
 //

@@ -17,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
 	"sysdig-aws-connect/internal/tokensource"
 )
@@ -137,7 +136,7 @@ func (h *harness) deps() Deps {
 			}
 			return secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(h.smURL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1}), nil
 		},
-		SysdigOptions: []sysdig.Option{sysdig.WithRetry(time.Millisecond, 2*time.Millisecond, 2)},
+		Retry: RetryPolicy{Initial: time.Millisecond, Max: 2 * time.Millisecond, Attempts: 2},
 	}
 }
 

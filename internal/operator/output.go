@@ -66,15 +66,30 @@ func (rw *redactingWriter) Write(p []byte) (int, error) {
 // lineHandler writes log records as one plain line each on stderr:
 // "sysdig-connect: warning: message (key=value, …)".
 type lineHandler struct {
-	mu    sync.Mutex
-	w     io.Writer
-	level slog.Level
-	attrs []slog.Attr
+	mu       sync.Mutex
+	w        io.Writer
+	level    slog.Level
+	attrs    []slog.Attr
+	verbose  bool // full retry details
+	attempts int  // attempts in all, for "retrying (2/5)"
 }
 
 func (h *lineHandler) Enabled(_ context.Context, l slog.Level) bool { return l >= h.level }
 
 func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
+	if !h.verbose && r.Level == slog.LevelWarn {
+		attrs := map[string]string{}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.String()
+			return true
+		})
+		if line := retryLine(r.Message, attrs, h.attempts); line != "" {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			_, err := io.WriteString(h.w, Name+": "+oneLine(line)+"\n")
+			return err
+		}
+	}
 	var b strings.Builder
 	b.WriteString(Name + ": " + strings.ToLower(r.Level.String()) + ": ")
 	if r.Level == slog.LevelWarn {
@@ -101,7 +116,7 @@ func (h *lineHandler) Handle(_ context.Context, r slog.Record) error {
 }
 
 func (h *lineHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return &lineHandler{w: h.w, level: h.level, attrs: append(append([]slog.Attr{}, h.attrs...), attrs...)}
+	return &lineHandler{w: h.w, level: h.level, verbose: h.verbose, attempts: h.attempts, attrs: append(append([]slog.Attr{}, h.attrs...), attrs...)}
 }
 
 func (h *lineHandler) WithGroup(string) slog.Handler { return h }

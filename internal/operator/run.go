@@ -12,6 +12,7 @@ import (
 	"github.com/alecthomas/kong"
 
 	"sysdig-aws-connect/internal/sysdig"
+	"sysdig-aws-connect/internal/version"
 )
 
 // Exit codes.
@@ -24,22 +25,20 @@ const (
 // Name is the program name used in help and messages.
 const Name = "sysdig-connect"
 
-// TokenEnv is the environment variable holding the Sysdig API token when
-// --token-secret is not given.
-const TokenEnv = "SYSDIG_API_TOKEN"
-
 // maxTimeout caps --timeout so a typo cannot make a command hang for days.
 const maxTimeout = time.Hour
 
 // globals are the flags every command accepts.
 type globals struct {
-	SysdigRegion          string        `name:"sysdig-region" placeholder:"REGION" xor:"endpoint" help:"Sysdig SaaS region: ${regions}."`
-	APIURL                string        `name:"api-url" placeholder:"URL" xor:"endpoint" help:"Sysdig API base URL instead of a region (on-prem): https://host[/path]; plain http only on loopback."`
-	TokenSecret           string        `name:"token-secret" placeholder:"NAME_OR_ARN" help:"Secrets Manager secret holding the Sysdig API token (the raw token or {\"token\":\"...\"}). Without it the token comes from the SYSDIG_API_TOKEN environment variable."`
-	ProviderAPI           string        `name:"provider-api" enum:"v1,v2" default:"v1" help:"Sysdig providers API: v1 (/api/providers, Sysdig's role-delegation guide) or v2 (/api/v2/providers)."`
-	InsecureSkipTLSVerify bool          `name:"insecure-skip-tls-verify" help:"Do not verify the Sysdig API's TLS certificate (on-prem with a self-signed certificate only)."`
-	Timeout               time.Duration `name:"timeout" default:"60s" help:"Time limit for the whole command, retries included."`
-	Output                string        `name:"output" short:"o" enum:"text,json" default:"text" help:"Output format: text or json."`
+	SysdigRegion          string           `name:"sysdig-region" placeholder:"REGION" xor:"endpoint" help:"Sysdig SaaS region: ${regions} (or SYSDIG_REGION)."`
+	APIURL                string           `name:"api-url" placeholder:"URL" xor:"endpoint" help:"Sysdig API base URL instead of a region (on-prem): https://host[/path]; plain http only on loopback (or SYSDIG_MONITOR_URL)."`
+	TokenSecret           string           `name:"token-secret" placeholder:"NAME_OR_ARN" help:"Secrets Manager secret holding the Sysdig API token (the raw token or {\"token\":\"...\"}). Without it the token comes from the SYSDIG_MONITOR_API_TOKEN (or SYSDIG_API_TOKEN) environment variable."`
+	ProviderAPI           string           `name:"provider-api" enum:"v1,v2" default:"v1" help:"Sysdig providers API: v1 (/api/providers, Sysdig's role-delegation guide) or v2 (/api/v2/providers)."`
+	InsecureSkipTLSVerify bool             `name:"insecure-skip-tls-verify" help:"Do not verify the Sysdig API's TLS certificate (on-prem with a self-signed certificate only)."`
+	Timeout               time.Duration    `name:"timeout" default:"60s" help:"Time limit for the whole command, retries included."`
+	Output                string           `name:"output" short:"o" enum:"text,json" default:"text" help:"Output format: text or json."`
+	Verbose               bool             `name:"verbose" short:"v" help:"Print each Sysdig request and each retry's details on stderr."`
+	Version               kong.VersionFlag `name:"version" help:"Print the version and exit."`
 }
 
 // roleFlags name the role the CloudFormation stack creates in the caller's account.
@@ -57,9 +56,11 @@ type cli struct {
 		List providersListCmd `cmd:"" help:"List the AWS providers registered at Sysdig."`
 		Get  providersGetCmd  `cmd:"" help:"Show one AWS provider."`
 	} `cmd:"" help:"Inspect the AWS providers registered at Sysdig."`
-	Register   registerCmd   `cmd:"" help:"Register an IAM role with Sysdig (the guide's \"Add the AWS Account\")."`
+	Register   registerCmd   `cmd:"" help:"Register an IAM role with Sysdig (\"Add the AWS Account\" in Sysdig's role delegation guide)."`
 	Deregister deregisterCmd `cmd:"" help:"Remove an AWS provider from Sysdig."`
 	Check      checkCmd      `cmd:"" help:"Verify the set-up step by step; exits non-zero when a step fails."`
+	VersionCmd versionCmd    `cmd:"" name:"version" help:"Show the version, the module version and the source revision."`
+	Help       helpCmd       `cmd:"" help:"Show the help of a command: help [command]."`
 }
 
 // exitSignal carries kong's exit request (after --help) out of the parser.
@@ -87,8 +88,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	red := &redactor{}
 	stdout = &redactingWriter{w: stdout, r: red}
 	stderr = &redactingWriter{w: stderr, r: red}
-	if t := strings.TrimSpace(env(TokenEnv)); t != "" {
-		red.add(t)
+	for _, name := range []string{TokenEnv, LegacyTokenEnv} {
+		if t := strings.TrimSpace(env(name)); t != "" {
+			red.add(t)
+		}
 	}
 
 	var c cli
@@ -97,7 +100,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		kong.Description("Operate the AWS-to-Sysdig Monitor role-delegation integration: inspect, verify, and register or remove AWS providers by hand."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitSignal{code}) }),
-		kong.Vars{"regions": strings.Join(regionNames(), ", ")},
+		kong.Vars{"regions": strings.Join(regionNames(), ", "), "version": Name + " " + version.Info().String()},
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 	)
 	if err != nil {
@@ -125,11 +128,17 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		fmt.Fprintf(stderr, "%s: --timeout %s is out of range: give a positive duration up to %s, such as 60s\n", Name, c.Timeout, maxTimeout)
 		return ExitUsage
 	}
-	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
+	base, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
+	// ctx is cancelled early, with the reason, when Sysdig's host cannot be reached at all.
+	ctx, abort := context.WithCancelCause(base)
+	defer abort(nil)
 
 	a := &app{
 		ctx:    ctx,
+		base:   base,
+		abort:  abort,
+		parser: parser,
 		g:      &c.globals,
 		stdout: stdout,
 		stderr: stderr,
@@ -137,10 +146,21 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		deps:   deps,
 		red:    red,
 	}
-	a.logger = slog.New(&lineHandler{w: stderr, level: slog.LevelWarn})
+	level := slog.LevelWarn
+	if c.Verbose {
+		level = slog.LevelDebug
+	}
+	a.logger = slog.New(&lineHandler{w: stderr, level: level, verbose: c.Verbose, attempts: deps.Retry.orDefault().Attempts})
 	err = kctx.Run(a)
 	if err == nil {
 		return ExitOK
+	}
+	if ue := a.unreachable(); ue != nil {
+		var re *reportedError
+		if !errors.As(err, &re) {
+			fmt.Fprintf(stderr, "%s: %s\n", Name, oneLine(a.explainUnreachable(ue)))
+			return ExitFailure
+		}
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
@@ -154,6 +174,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 // app is what commands share: flags, I/O, dependencies and the lazily built clients.
 type app struct {
 	ctx    context.Context
+	base   context.Context         // the command's deadline only (see awsCtx)
+	abort  context.CancelCauseFunc // stops ctx with a reason
+	parser *kong.Kong              // for help [command]
 	g      *globals
 	stdout io.Writer
 	stderr io.Writer
@@ -166,6 +189,9 @@ type app struct {
 	baseURL string
 	tok     string // the Sysdig API token once read; never written anywhere
 	tokSrc  string
+
+	endpointFrom string // the flag or variable that named the endpoint
+	regionName   string // the Sysdig region, when one named it
 }
 
 func (a *app) json() bool { return a.g.Output == "json" }

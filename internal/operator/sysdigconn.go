@@ -10,6 +10,11 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	smtypes "github.com/aws/aws-sdk-go-v2/service/secretsmanager/types"
+	"github.com/aws/smithy-go"
+
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/tokensource"
 )
@@ -51,34 +56,49 @@ func RegionURL(region string) (string, error) {
 	return u, nil
 }
 
-// endpoint resolves and validates the Sysdig API base URL from the flags.
+// endpoint resolves and validates the Sysdig API base URL: --api-url, --sysdig-region,
+// then the environment (SYSDIG_MONITOR_URL or SYSDIG_REGION, not both).
 func (a *app) endpoint() (string, error) {
 	if a.baseURL != "" {
 		return a.baseURL, nil
 	}
+	envURL, envRegion := strings.TrimSpace(a.env(URLEnv)), strings.TrimSpace(a.env(RegionEnv))
 	var raw string
 	switch {
 	case a.g.APIURL != "":
-		raw = a.g.APIURL
+		raw, a.endpointFrom = a.g.APIURL, "--api-url"
 	case a.g.SysdigRegion != "":
-		u, err := RegionURL(a.g.SysdigRegion)
+		a.endpointFrom, a.regionName = "--sysdig-region", a.g.SysdigRegion
+	case envURL != "" && envRegion != "":
+		return "", usagef("both %s and %s are set: unset one, or pass --api-url or --sysdig-region", URLEnv, RegionEnv)
+	case envURL != "":
+		raw, a.endpointFrom = envURL, URLEnv
+	case envRegion != "":
+		a.endpointFrom, a.regionName = RegionEnv, envRegion
+	default:
+		return "", usagef("no Sysdig endpoint: pass --sysdig-region (%s) or --api-url URL for on-prem (or set %s or %s)", strings.Join(regionNames(), ", "), RegionEnv, URLEnv)
+	}
+	if a.regionName != "" {
+		u, err := RegionURL(a.regionName)
 		if err != nil {
+			if a.endpointFrom == RegionEnv {
+				return "", usagef("%s=%q is not a Sysdig region: use one of %s", RegionEnv, clean(a.regionName, 40), strings.Join(regionNames(), ", "))
+			}
 			return "", err
 		}
 		raw = u
-	default:
-		return "", usagef("no Sysdig endpoint: pass --sysdig-region (%s) or --api-url URL for on-prem", strings.Join(regionNames(), ", "))
 	}
 	u, err := sysdig.ValidateBaseURL(raw)
 	if err != nil {
-		return "", usagef("--api-url: %s", strings.TrimPrefix(err.Error(), "sysdig: "))
+		return "", usagef("%s: %s", a.endpointFrom, strings.TrimPrefix(err.Error(), "sysdig: "))
 	}
 	a.baseURL = u.String()
 	return a.baseURL, nil
 }
 
 // token reads the Sysdig API token: from the Secrets Manager secret named by
-// --token-secret, or from SYSDIG_API_TOKEN. source says where it came from.
+// --token-secret, or from SYSDIG_MONITOR_API_TOKEN (or SYSDIG_API_TOKEN). source says
+// where it came from.
 func (a *app) token() (token, source string, err error) {
 	if a.tok != "" {
 		return a.tok, a.tokSrc, nil
@@ -95,25 +115,57 @@ func (a *app) readToken() (token, source string, err error) {
 		if a.deps.SecretsManager == nil {
 			return "", "", errors.New("no Secrets Manager client configured")
 		}
-		api, err := a.deps.SecretsManager(a.ctx, secretRegion(id))
+		what := fmt.Sprintf("read the Sysdig API token from --token-secret %s", clean(id, 300))
+		api, err := a.deps.SecretsManager(a.awsCtx(), secretRegion(id))
 		if err != nil {
-			return "", "", &hintError{err: fmt.Errorf("read the Sysdig API token from Secrets Manager secret %s: %w", clean(id, 300), err),
-				hint: "configure AWS credentials and a region (AWS_PROFILE or AWS_REGION), or pass the secret's full ARN"}
+			return "", "", &hintError{err: fmt.Errorf("%s: %w", what, err),
+				hint: "configure AWS credentials and a region (AWS_PROFILE or AWS_REGION), or give --token-secret the secret's full ARN"}
 		}
-		t, err := tokensource.NewSecretsManager(api).Token(a.ctx, id)
+		out, err := api.GetSecretValue(a.awsCtx(), &secretsmanager.GetSecretValueInput{SecretId: aws.String(id)})
 		if err != nil {
-			return "", "", &hintError{err: fmt.Errorf("read the Sysdig API token from Secrets Manager secret %s: %w", clean(id, 300), err),
-				hint: "check the secret name or ARN, the AWS credentials and region, and that they allow secretsmanager:GetSecretValue (and kms:Decrypt for a customer-managed key)"}
+			return "", "", &hintError{err: fmt.Errorf("%s: %s", what, awsErrorText(err)), hint: secretHint(err)}
+		}
+		if out.SecretString == nil {
+			return "", "", usagef("--token-secret %s holds binary data: store the Sysdig API token as a string", clean(id, 300))
+		}
+		t, err := tokensource.ParseSecret(*out.SecretString)
+		if err != nil {
+			return "", "", usagef("--token-secret %s: %v", clean(id, 300), err)
 		}
 		a.red.add(t)
-		return t, "Secrets Manager secret " + clean(id, 300), nil
+		return t, "Secrets Manager secret " + clean(id, 300) + " (--token-secret)", nil
 	}
-	t := strings.TrimSpace(a.env(TokenEnv))
-	if t == "" {
-		return "", "", usagef("no Sysdig API token: set %s to an administrator's Sysdig Monitor API token, or pass --token-secret NAME_OR_ARN to read it from Secrets Manager", TokenEnv)
+	for _, name := range []string{TokenEnv, LegacyTokenEnv} {
+		if t := strings.TrimSpace(a.env(name)); t != "" {
+			a.red.add(t)
+			return t, "environment variable " + name, nil
+		}
 	}
-	a.red.add(t)
-	return t, "environment variable " + TokenEnv, nil
+	return "", "", usagef("no Sysdig API token: set %s to a Sysdig Monitor API token (an administrator's to register or remove), or pass --token-secret NAME_OR_ARN to read it from Secrets Manager", TokenEnv)
+}
+
+// secretHint says which flag or AWS setting to change for a failed GetSecretValue.
+func secretHint(err error) string {
+	var nf *smtypes.ResourceNotFoundException
+	var ae smithy.APIError
+	switch {
+	case errors.As(err, &nf):
+		return "check --token-secret: a secret name in the configured region (AWS_REGION), or the secret's full ARN"
+	case errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "KMS"), errors.As(err, &ae) && strings.HasPrefix(ae.ErrorCode(), "Decryption"):
+		return "your AWS identity needs kms:Decrypt on the secret's KMS key"
+	case errors.As(err, &ae) && strings.Contains(ae.ErrorCode(), "AccessDenied"):
+		return "your AWS identity needs secretsmanager:GetSecretValue on the --token-secret secret (and kms:Decrypt on its key); a secret created by the stack may be read only by the stack's function: put the token in SYSDIG_MONITOR_API_TOKEN instead"
+	}
+	return "check --token-secret, the AWS credentials and the region"
+}
+
+// awsErrorText is an AWS error without the SDK's request ids.
+func awsErrorText(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
 }
 
 // secretRegion is the region in a Secrets Manager secret ARN, or "" for a name.
@@ -138,7 +190,7 @@ func (a *app) sysdig() (*sysdig.Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []sysdig.Option{sysdig.WithLogger(a.logger), sysdig.WithUserAgent(Name)}
+	opts := a.clientOptions()
 	if a.g.InsecureSkipTLSVerify {
 		opts = append(opts, sysdig.WithInsecureSkipVerify())
 	}
@@ -170,17 +222,25 @@ func (a *app) hint(err error) string {
 	case sysdig.IsAuth(err):
 		return "" // the client's message already says what token is needed
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(a.ctx.Err(), context.DeadlineExceeded):
-		return fmt.Sprintf("no answer within --timeout %s: raise --timeout, or check --sysdig-region or --api-url (%s) and the network path to it", a.g.Timeout, a.baseURL)
+		return fmt.Sprintf("no answer within --timeout %s: raise --timeout, or check %s (%s) and the network path to it", a.g.Timeout, a.endpointFlag(), a.baseURL)
 	case isTLSError(err):
 		return "if this is an on-prem Sysdig with a self-signed certificate, pass --insecure-skip-tls-verify; otherwise check --api-url"
 	case isNetError(err) && !strings.Contains(err.Error(), "reachable"):
-		return fmt.Sprintf("check --sysdig-region or --api-url (%s) and the network path to it", a.baseURL)
+		return fmt.Sprintf("check %s (%s) and the network path to it", a.endpointFlag(), a.baseURL)
 	}
 	var apiErr *sysdig.APIError
 	if errors.As(err, &apiErr) && apiErr.StatusCode >= 500 {
 		return "Sysdig answered with a server error: retry later, or raise --timeout"
 	}
 	return ""
+}
+
+// endpointFlag names what set the endpoint, for hints.
+func (a *app) endpointFlag() string {
+	if a.endpointFrom != "" {
+		return a.endpointFrom
+	}
+	return "--sysdig-region or --api-url"
 }
 
 // explain renders err with what to do.
