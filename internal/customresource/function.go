@@ -78,12 +78,15 @@ func (p *progress) get() string {
 }
 
 // Function runs a Handler under the custom-resource protocol. Use Invoke as the Lambda
-// handler: it always returns nil once it has answered, so Lambda never re-runs a request.
+// handler: it returns nil once it has answered (or found a duplicate delivery), so Lambda
+// never re-runs a request; only a request it could not record (WithDeduplicator) returns
+// an error, untouched, for Lambda to deliver again.
 type Function struct {
 	handler     Handler
 	sender      *Sender
 	logger      *slog.Logger
 	logStreamFn func() string
+	dedupe      Deduplicator
 }
 
 // Option configures a Function.
@@ -148,7 +151,7 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 			log.Error("request dropped: nothing to answer to", slog.String("error", err.Error()))
 			return nil
 		}
-		f.answer(ctx, log, req, start, Result{}, err)
+		f.answer(ctx, log, req, start, Result{}, err, nil)
 		return nil
 	}
 	if env.TopicARN != "" {
@@ -157,8 +160,12 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	log.Info("request received", slog.String("physical_id", req.PhysicalResourceID),
 		slog.String("response_url", RedactURL(req.ResponseURL)))
 
+	complete, done, err := f.deduplicate(ctx, log, req)
+	if done {
+		return err
+	}
 	res, err := f.run(ctx, log, req)
-	f.answer(ctx, log, req, start, res, err)
+	f.answer(ctx, log, req, start, res, err, complete)
 	return nil
 }
 
@@ -215,7 +222,8 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	return out.res, out.err
 }
 
-func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error) {
+// answer sends the response; complete (from a Deduplicator) records it first.
+func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error, complete func(context.Context, []byte) error) {
 	resp := cfn.NewResponse(&req)
 	resp.PhysicalResourceID = res.PhysicalResourceID
 	if resp.PhysicalResourceID == "" {
@@ -244,13 +252,10 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		body, _ = json.Marshal(resp)
 	}
 
-	sendCtx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		sendCtx, cancel = context.WithTimeout(ctx, time.Minute)
-		defer cancel()
+	if !f.store(ctx, log, complete, body) {
+		return
 	}
-	attempts, sendErr := f.sender.Send(sendCtx, req.ResponseURL, body)
+	attempts, sendErr := f.send(ctx, req.ResponseURL, body)
 	attrs := []any{
 		slog.String("outcome", string(resp.Status)),
 		slog.String("physical_id", resp.PhysicalResourceID),
@@ -266,6 +271,16 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		return
 	}
 	log.Info("response sent", attrs...)
+}
+
+// send PUTs body to responseURL, within a minute when ctx has no deadline.
+func (f *Function) send(ctx context.Context, responseURL string, body []byte) (int, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	return f.sender.Send(ctx, responseURL, body)
 }
 
 // defaultPhysicalID keeps an Update or Delete on the resource it names; a Create that
