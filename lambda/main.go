@@ -14,9 +14,11 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/tokensource"
 )
@@ -27,6 +29,9 @@ const (
 	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	envAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
+	// envIdempotencyTable names the DynamoDB table of the requests already seen (the
+	// Organizations deployer sets it); unset, duplicate deliveries are not recognised.
+	envIdempotencyTable = "IDEMPOTENCY_TABLE"
 )
 
 func main() {
@@ -42,7 +47,7 @@ func main() {
 
 // newFunction builds the handler from the environment, as Lambda provides it.
 func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Function, error) {
-	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER itself; each attempt is bounded, and
+	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER (and _DYNAMODB) itself; each attempt is bounded, and
 	// the handler's deadline bounds them all.
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRetryMaxAttempts(4),
@@ -60,7 +65,13 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		opts = append(opts, registrar.WithSkipTLSVerifyAllowed(strings.EqualFold(strings.TrimSpace(v), "true")))
 	}
 	handler := registrar.New(tokens, opts...)
-	return customresource.New(handler, customresource.WithLogger(logger)), nil
+	fnOpts := []customresource.Option{customresource.WithLogger(logger)}
+	if table := strings.TrimSpace(os.Getenv(envIdempotencyTable)); table != "" {
+		// The SDK reads AWS_ENDPOINT_URL_DYNAMODB itself (local runs).
+		store := dedupe.NewDynamoDB(dynamodb.NewFromConfig(cfg), table)
+		fnOpts = append(fnOpts, customresource.WithDeduplicator(dedupe.New(store)))
+	}
+	return customresource.New(handler, fnOpts...), nil
 }
 
 // logLevel follows Lambda's advanced logging controls (AWS_LAMBDA_LOG_LEVEL).
