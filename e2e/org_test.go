@@ -31,6 +31,7 @@ func TestOrganizationRollout(t *testing.T) {
 		FunctionTimeout: orgFunctionTimeout(t),
 		Concurrency:     concurrency,
 		Sysdig:          []sysdigemu.Option{sysdigemu.WithRateLimit(ratePerSec, 10)},
+		Idempotency:     true, // as the deployer runs it: IDEMPOTENCY_TABLE in a local DynamoDB
 	})
 	unrelated := env.Sysdig.Seed(sysdigProviderSpec("arn:aws:iam::999999999999:role/not-part-of-the-rollout"))
 
