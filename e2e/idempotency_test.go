@@ -12,6 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/lambdarun"
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/localrun"
@@ -248,4 +253,30 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// checkAllAnswered asserts that the local idempotency table holds at least min records,
+// every one answered: each request was recorded, and none was left in progress.
+func checkAllAnswered(t *testing.T, env *localrun.Env, min int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p := dynamodb.NewScanPaginator(env.Dynamo.Client(), &dynamodb.ScanInput{TableName: aws.String(localrun.IdempotencyTable)})
+	n := 0
+	for pages := 0; p.HasMorePages() && pages < 1000; pages++ {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, item := range page.Items {
+			if s, _ := item["state"].(*types.AttributeValueMemberS); s == nil || s.Value != string(dedupe.StateAnswered) {
+				t.Fatalf("a record is not answered: %v", item)
+			}
+			n++
+		}
+	}
+	if n < min {
+		t.Fatalf("the idempotency table holds %d records, want at least %d", n, min)
+	}
+	t.Logf("%d requests recorded in the idempotency table, all answered", n)
 }

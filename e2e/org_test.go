@@ -141,6 +141,7 @@ func TestOrganizationRollout(t *testing.T) {
 		t.Fatalf("after the deployer's deletion Sysdig holds %+v", left)
 	}
 	checkLogs(t, env)
+	checkAllAnswered(t, env, 2*members)
 	calls := len(env.Sysdig.Requests())
 	t.Logf("%d accounts at %d req/s with %d registrars: created in %s, deleted in %s; %d Sysdig calls, %d answered 429",
 		members, ratePerSec, concurrency, created.Round(time.Millisecond), deleted.Round(time.Millisecond), calls, throttled)
