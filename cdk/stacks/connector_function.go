@@ -36,6 +36,8 @@ type ConnectorFunctionProps struct {
 	// minus the function's timeout and AnswerDeliverySeconds, or an answer could arrive
 	// after CloudFormation stopped waiting.
 	MaxEventAgeSeconds float64
+	// Statements are added to the role's policy (the registrar's idempotency table).
+	Statements []interface{}
 	// Environment is the function's environment: ALLOWED_SYSDIG_API_URLS and
 	// ALLOWED_TOKEN_SECRET_IDS (comma-separated) restrict where the token may be read from
 	// and sent to, whatever a request says.
@@ -99,6 +101,7 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		}
 		statements = append(statements, kms)
 	}
+	statements = append(statements, props.Statements...)
 
 	f.Role = awsiam.NewCfnRole(c, jsii.String("Role"), &awsiam.CfnRoleProps{
 		Description: jsii.String("Execution role of the Sysdig connector function: read the API token secret, write its own logs."),

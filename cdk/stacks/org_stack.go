@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -71,20 +72,22 @@ type OrgStackProps struct {
 // account's own role and registration (StackSets never deploy there).
 type OrgStack struct {
 	*templateStack
-	Registrar     *ConnectorFunction
-	TokenSecret   awssecretsmanager.CfnSecret
-	SecretPolicy  awssecretsmanager.CfnResourcePolicy
-	Topic         awssns.CfnTopic
-	TopicPolicy   awssns.CfnTopicPolicy
-	Subscription  awssns.CfnSubscription
-	Permission    awslambda.CfnPermission
-	ExternalID    *SysdigExternalID
-	StackSet      awscloudformation.CfnStackSet
-	Role          *SysdigRole     // the management account's own, conditional
-	Provider      *SysdigProvider // the management account's own, conditional
-	MemberBody    string          // the member template embedded in the StackSet
-	externalIDUse *string
-	secretArn     *string
+	Registrar *ConnectorFunction
+	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
+	IdempotencyTable awsdynamodb.CfnTable
+	TokenSecret      awssecretsmanager.CfnSecret
+	SecretPolicy     awssecretsmanager.CfnResourcePolicy
+	Topic            awssns.CfnTopic
+	TopicPolicy      awssns.CfnTopicPolicy
+	Subscription     awssns.CfnSubscription
+	Permission       awslambda.CfnPermission
+	ExternalID       *SysdigExternalID
+	StackSet         awscloudformation.CfnStackSet
+	Role             *SysdigRole     // the management account's own, conditional
+	Provider         *SysdigProvider // the management account's own, conditional
+	MemberBody       string          // the member template embedded in the StackSet
+	externalIDUse    *string
+	secretArn        *string
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -299,6 +302,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		awscdk.Fn_Join(jsii.String(","), &[]*string{secret.ID, secret.Arn}))
 	registrar.ReservedConcurrency = s.Params[ParamRegistrarConcurrency].ValueAsNumber()
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
+	s.IdempotencyTable = newIdempotencyTable(s.Stack)
+	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
+	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
