@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -126,36 +125,30 @@ func TestSameCreateDeliveredTwice(t *testing.T) {
 		checkLogs(t, env, d.signature)
 	})
 
-	// Both deliveries at once, in two execution environments: the one that finds the
-	// other working does nothing; a third delivery, later, gets the same answer.
+	// The second delivery arrives, in another execution environment, while the first is
+	// registering: it does no work, waits for the first's answer and sends it again.
 	t.Run("concurrently", func(t *testing.T) {
 		env := idempotentEnv(t, localrun.Options{Concurrency: 2})
-		// The registration takes a second, so that the deliveries overlap.
-		env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Latency: time.Second})
+		// The registration takes a while, so that the deliveries overlap.
+		env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Latency: 3 * time.Second})
 		d := newDuplicate(t, env, localrun.AccountID)
-		var wg sync.WaitGroup
-		errs := make([]error, 2)
-		for i := range errs {
-			wg.Go(func() { errs[i] = d.deliver(env) })
-		}
-		wg.Wait()
-		for i, err := range errs {
-			if err != nil {
-				t.Fatalf("delivery %d: %v", i, err)
-			}
-		}
-		if got := d.answers(env); len(got) != 1 {
-			t.Fatalf("%d answers to the two concurrent deliveries, want 1", len(got))
-		}
-		if !slices.ContainsFunc(env.Logs(), func(l string) bool { return strings.Contains(l, "another delivery is handling this request") }) {
-			t.Fatal("no delivery found the other in progress")
-		}
+		first := make(chan error, 1)
+		go func() { first <- d.deliver(env) }()
+		waitFor(t, 30*time.Second, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 })
 		if err := d.deliver(env); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-first; err != nil {
 			t.Fatal(err)
 		}
 		got := d.answers(env)
 		if len(got) != 2 || got[0] != got[1] {
 			t.Fatalf("answers %q; want two identical", got)
+		}
+		if !slices.ContainsFunc(env.Logs(), func(l string) bool {
+			return strings.Contains(l, "the stored answer was sent again") && strings.Contains(l, `"waited_ms"`)
+		}) {
+			t.Fatal("the second delivery did not wait for the first one's answer")
 		}
 		checkOneProvider(t, env, got[0])
 		if n := countRegistrations(env); n != 1 {
@@ -187,12 +180,12 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 		t.Fatalf("the killed delivery answered %q", got)
 	}
 
-	// Within the lease: nothing.
+	// Within the lease, with no time to outwait it: nothing.
+	if time.Since(started) >= timeout/2 {
+		t.Fatal("the test machine is too slow: the duplicate could outwait the lease")
+	}
 	if err := d.deliver(env); err != nil {
 		t.Fatal(err)
-	}
-	if time.Since(started) >= timeout {
-		t.Fatal("the test machine is too slow: the lease ran out before the duplicate was checked")
 	}
 	if got := d.answers(env); len(got) != 0 {
 		t.Fatalf("a duplicate within the lease answered %q", got)
@@ -217,6 +210,38 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 	}
 	if again := d.answers(env); len(again) != 2 || again[1] != got[0] {
 		t.Fatalf("answers %q; want the same answer twice", again)
+	}
+	checkLogs(t, env, d.signature)
+}
+
+// Lambda retries a crashed invocation about a minute later, well within the dead
+// delivery's lease (the function's timeout): the retry waits for the lease to end, takes
+// the request over and answers.
+func TestRetryOfACrashedDeliveryTakesOver(t *testing.T) {
+	const timeout = 12 * time.Second
+	env := idempotentEnv(t, localrun.Options{FunctionTimeout: timeout})
+	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Hang: true})
+	d := newDuplicate(t, env, localrun.AccountID)
+	started := time.Now()
+	first := make(chan error, 1)
+	go func() { first <- d.deliver(env) }()
+	waitFor(t, 20*time.Second, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 })
+	killBootstrap(t, env)
+	if err := <-first; err == nil {
+		t.Fatal("the killed delivery succeeded")
+	}
+	// The retry comes at half the timeout: its deadline is well past the lease.
+	time.Sleep(time.Until(started.Add(timeout / 2)))
+	if err := d.deliver(env); err != nil {
+		t.Fatal(err)
+	}
+	got := d.answers(env)
+	if len(got) != 1 {
+		t.Fatalf("answers %q, want 1", got)
+	}
+	checkOneProvider(t, env, got[0])
+	if !slices.ContainsFunc(env.Logs(), func(l string) bool { return strings.Contains(l, "taking it over") }) {
+		t.Fatal("the take-over was not logged")
 	}
 	checkLogs(t, env, d.signature)
 }

@@ -30,6 +30,8 @@ type Claim struct {
 	Answer []byte
 	// LeaseUntil is when the holder's lease ends (ClaimInProgress, ClaimAcquired).
 	LeaseUntil time.Time
+	// Waited is how long this delivery waited for another one that held the request.
+	Waited time.Duration
 	// Complete stores this delivery's answer before it is sent (ClaimAcquired). It
 	// returns ErrLeaseLost when another delivery took the request over meanwhile.
 	Complete func(ctx context.Context, body []byte) error
@@ -44,8 +46,9 @@ var ErrLeaseLost = errors.New("lease lost to another delivery")
 // RequestId.
 type Deduplicator interface {
 	// Claim records that this delivery takes req until leaseUntil, unless another
-	// delivery holds it or answered it. An error means the record could not be read or
-	// written: nothing was done.
+	// delivery holds it or answered it. It may wait, within ctx's deadline, for the
+	// holder's answer or the end of its lease. An error means the record could not be
+	// read or written: nothing was done.
 	Claim(ctx context.Context, req Request, leaseUntil time.Time) (Claim, error)
 }
 
@@ -80,8 +83,14 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 			slog.String("error", err.Error()))
 		return nil, true, fmt.Errorf("%w: %v", ErrNotRecorded, err)
 	}
+	if claim.Waited > 0 {
+		log = log.With(slog.Int64("waited_ms", claim.Waited.Milliseconds()))
+	}
 	switch claim.State {
 	case ClaimAcquired:
+		if claim.Waited > 0 {
+			log.Warn("duplicate delivery: the delivery that held this request did not answer before its lease ended; taking it over")
+		}
 		return claim.Complete, false, nil
 	case ClaimInProgress:
 		log.Info("duplicate delivery: another delivery is handling this request; nothing to do",

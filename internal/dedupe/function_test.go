@@ -62,14 +62,15 @@ func (c *clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-func newRig(t *testing.T, store *DynamoDB) *rig {
+// newRig runs the function on store; with a clock option, the test moves the time.
+func newRig(t *testing.T, store *DynamoDB, opts ...Option) *rig {
 	t.Helper()
 	r := &rig{t: t, store: store, catcher: localaws.NewResponseCatcher(), handler: &countingHandler{},
 		clock: &clock{now: time.Now()}, logs: &testutil.SyncBuffer{}}
 	_, stop := r.catcher.Start()
 	t.Cleanup(stop)
 	r.fn = customresource.New(r.handler,
-		customresource.WithDeduplicator(New(store, WithClock(r.clock.Now))),
+		customresource.WithDeduplicator(New(store, opts...)),
 		customresource.WithLogger(slog.New(slog.NewJSONHandler(r.logs, nil))))
 	return r
 }
@@ -124,32 +125,84 @@ func TestDuplicateAfterTheAnswerGetsTheSameAnswer(t *testing.T) {
 	}
 }
 
-func TestDuplicateWhileInProgressDoesNothing(t *testing.T) {
-	r := newRig(t, newStore(t))
+// A duplicate that arrives while the first delivery works does no work: it waits for
+// the first's answer and sends the same one.
+func TestDuplicateWhileInProgressWaitsForTheAnswer(t *testing.T) {
+	r := newRig(t, newStore(t), WithWait(50*time.Millisecond, 200*time.Millisecond))
 	r.handler.started, r.handler.release = make(chan struct{}), make(chan struct{})
 	url := r.catcher.NewURL("req-conc")
 	p := r.payload("req-conc", url)
-	first := make(chan error, 1)
+	first, second := make(chan error, 1), make(chan error, 1)
 	go func() { first <- r.invoke(p, 10*time.Second) }()
 	<-r.handler.started
-	if err := r.invoke(p, 10*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	go func() { second <- r.invoke(p, 10*time.Second) }()
+	time.Sleep(500 * time.Millisecond)
 	if n := len(r.catcher.Attempts("req-conc")); n != 0 {
-		t.Fatalf("the duplicate sent %d PUTs while the first delivery was working", n)
+		t.Fatalf("%d PUTs while the first delivery was working", n)
 	}
 	close(r.handler.release)
-	if err := <-first; err != nil {
-		t.Fatal(err)
+	for _, c := range []chan error{first, second} {
+		if err := <-c; err != nil {
+			t.Fatal(err)
+		}
 	}
 	if n := r.handler.calls.Load(); n != 1 {
 		t.Fatalf("handler ran %d times", n)
 	}
-	if got := r.accepted("req-conc"); len(got) != 1 {
-		t.Fatalf("%d answers, want 1", len(got))
+	got := r.accepted("req-conc")
+	if len(got) != 2 || !bytes.Equal(got[0], got[1]) {
+		t.Fatalf("answers %q, want two identical", got)
+	}
+	if !strings.Contains(r.logs.String(), `"waited_ms":`) {
+		t.Fatal("the wait was not logged")
+	}
+}
+
+// A duplicate whose own deadline comes before the holder's lease ends gives up with a
+// tenth of its time left, having done nothing.
+func TestDuplicateThatCannotOutwaitTheLeaseDoesNothing(t *testing.T) {
+	store := newStore(t)
+	r := newRig(t, store, WithWait(50*time.Millisecond, 200*time.Millisecond))
+	url := r.catcher.NewURL("req-held")
+	held := Record{Key: Key{StackID: "arn:aws:cloudformation:us-east-1:100000000001:stack/s/guid", LogicalResourceID: "SysdigProvider", RequestID: "req-held"},
+		Owner: "alive", LeaseUntil: time.Now().Add(time.Hour), ResponseURLHash: HashURL(url), Expires: time.Now().Add(2 * time.Hour)}
+	if _, ok, err := store.Acquire(ctx(t), held, time.Now()); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	start := time.Now()
+	if err := r.invoke(r.payload("req-held", url), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 1900*time.Millisecond {
+		t.Fatalf("gave up after %s, past a tenth of its time before the deadline", took)
+	}
+	if r.handler.calls.Load() != 0 || len(r.catcher.Attempts("req-held")) != 0 {
+		t.Fatal("acted while another delivery held the request")
 	}
 	if !strings.Contains(r.logs.String(), "another delivery is handling this request") {
-		t.Fatal("the duplicate was not logged")
+		t.Fatal("not logged")
+	}
+}
+
+// Lambda retries a crashed delivery a minute later, within the dead delivery's lease:
+// the retry waits for the lease to end, takes the request over and answers.
+func TestRetryWithinTheLeaseWaitsAndTakesOver(t *testing.T) {
+	store := newStore(t)
+	r := newRig(t, store, WithWait(50*time.Millisecond, 200*time.Millisecond))
+	url := r.catcher.NewURL("req-crash")
+	dead := Record{Key: Key{StackID: "arn:aws:cloudformation:us-east-1:100000000001:stack/s/guid", LogicalResourceID: "SysdigProvider", RequestID: "req-crash"},
+		Owner: "crashed", LeaseUntil: time.Now().Add(1500 * time.Millisecond), ResponseURLHash: HashURL(url), Expires: time.Now().Add(time.Hour)}
+	if _, ok, err := store.Acquire(ctx(t), dead, time.Now()); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if err := r.invoke(r.payload("req-crash", url), 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if r.handler.calls.Load() != 1 || len(r.accepted("req-crash")) != 1 {
+		t.Fatalf("%d handler calls, %d answers; want the retry to take over", r.handler.calls.Load(), len(r.accepted("req-crash")))
+	}
+	if !strings.Contains(r.logs.String(), "taking it over") {
+		t.Fatal("the take-over was not logged")
 	}
 }
 
@@ -158,6 +211,8 @@ func TestDuplicateWhileInProgressDoesNothing(t *testing.T) {
 func TestDuplicateAfterAnExpiredLeaseTakesOver(t *testing.T) {
 	store := newStore(t)
 	r := newRig(t, store)
+	r.fn = customresource.New(r.handler, customresource.WithDeduplicator(New(store, WithClock(r.clock.Now), WithWait(0, 0))),
+		customresource.WithLogger(slog.New(slog.NewJSONHandler(r.logs, nil))))
 	url := r.catcher.NewURL("req-dead")
 	p := r.payload("req-dead", url)
 	dead := Record{Key: Key{StackID: "arn:aws:cloudformation:us-east-1:100000000001:stack/s/guid", LogicalResourceID: "SysdigProvider", RequestID: "req-dead"},
