@@ -1,8 +1,9 @@
 // Package localrun assembles the whole product on one machine: the Sysdig emulator, a
 // Secrets Manager that speaks the AWS protocol, a stand-in for CloudFormation's presigned
-// ResponseURLs, and the real bootstrap running under AWS's Lambda Runtime Interface
-// Emulator, reaching the fakes the standard way (AWS_ENDPOINT_URL_SECRETS_MANAGER and the
-// custom resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
+// ResponseURLs, optionally a local DynamoDB with the idempotency table (Options.Idempotency),
+// and the real bootstrap running under AWS's Lambda Runtime Interface Emulator, reaching
+// them the standard way (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_DYNAMODB and
+// the custom resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
 package localrun
 
 import (
