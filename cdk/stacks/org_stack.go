@@ -72,22 +72,23 @@ type OrgStackProps struct {
 // account's own role and registration (StackSets never deploy there).
 type OrgStack struct {
 	*templateStack
-	Registrar *ConnectorFunction
+	Registrar     *ConnectorFunction
+	TokenSecret   awssecretsmanager.CfnSecret
+	SecretPolicy  awssecretsmanager.CfnResourcePolicy
+	Topic         awssns.CfnTopic
+	TopicPolicy   awssns.CfnTopicPolicy
+	Subscription  awssns.CfnSubscription
+	Permission    awslambda.CfnPermission
+	ExternalID    *SysdigExternalID
+	StackSet      awscloudformation.CfnStackSet
+	Role          *SysdigRole     // the management account's own, conditional
+	Provider      *SysdigProvider // the management account's own, conditional
+	MemberBody    string          // the member template embedded in the StackSet
+	externalIDUse *string
+	secretArn     *string
+
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
 	IdempotencyTable awsdynamodb.CfnTable
-	TokenSecret      awssecretsmanager.CfnSecret
-	SecretPolicy     awssecretsmanager.CfnResourcePolicy
-	Topic            awssns.CfnTopic
-	TopicPolicy      awssns.CfnTopicPolicy
-	Subscription     awssns.CfnSubscription
-	Permission       awslambda.CfnPermission
-	ExternalID       *SysdigExternalID
-	StackSet         awscloudformation.CfnStackSet
-	Role             *SysdigRole     // the management account's own, conditional
-	Provider         *SysdigProvider // the management account's own, conditional
-	MemberBody       string          // the member template embedded in the StackSet
-	externalIDUse    *string
-	secretArn        *string
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
