@@ -218,7 +218,9 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 // delivery's lease (the function's timeout): the retry waits for the lease to end, takes
 // the request over and answers.
 func TestRetryOfACrashedDeliveryTakesOver(t *testing.T) {
-	const timeout = 12 * time.Second
+	// The retry (at half the timeout) takes over when the lease ends, 2 s after the dead
+	// delivery's deadline, with half the timeout less 2 s left: 6 s here.
+	const timeout = 16 * time.Second
 	env := idempotentEnv(t, localrun.Options{FunctionTimeout: timeout})
 	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Hang: true})
 	d := newDuplicate(t, env, localrun.AccountID)
@@ -237,7 +239,7 @@ func TestRetryOfACrashedDeliveryTakesOver(t *testing.T) {
 	}
 	got := d.answers(env)
 	if len(got) != 1 {
-		t.Fatalf("answers %q, want 1", got)
+		t.Fatalf("answers %q, want 1; the function's log:\n%s", got, strings.Join(env.Logs(), "\n"))
 	}
 	checkOneProvider(t, env, got[0])
 	if !slices.ContainsFunc(env.Logs(), func(l string) bool { return strings.Contains(l, "taking it over") }) {

@@ -90,10 +90,9 @@ func (d *Deduplicator) Claim(ctx context.Context, req customresource.Request, le
 	stopAt := deadline.Add(-deadline.Sub(started) / 10)
 	delay := d.pollMin
 	for range maxPolls {
-		wake := time.Now().Add(delay)
-		if untilLease := claim.LeaseUntil.Sub(d.now()); untilLease > 0 && time.Now().Add(untilLease).Before(wake) {
-			wake = time.Now().Add(untilLease + 10*time.Millisecond)
-		}
+		// Re-read after delay, or just after the lease ends if that comes first (or has
+		// come already: the last read may have raced it).
+		wake := time.Now().Add(min(delay, max(claim.LeaseUntil.Sub(d.now()), 0)+10*time.Millisecond))
 		if wake.After(stopAt) {
 			break
 		}

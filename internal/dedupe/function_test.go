@@ -319,3 +319,36 @@ func TestLeaseIsTheInvocationDeadline(t *testing.T) {
 		t.Fatalf("lease of %s for a 7 s invocation, want the deadline plus 2 s", lease)
 	}
 }
+
+// slowStore delays every Acquire, as a loaded network would.
+type slowStore struct {
+	Store
+	delay time.Duration
+}
+
+func (s slowStore) Acquire(ctx context.Context, rec Record, now time.Time) (Record, bool, error) {
+	cur, ok, err := s.Store.Acquire(ctx, rec, now)
+	time.Sleep(s.delay)
+	return cur, ok, err
+}
+
+// The lease ends while the duplicate's read is on its way back: it re-reads at once
+// instead of after its next (here too long) poll interval.
+func TestLeaseEndingDuringARead(t *testing.T) {
+	store := newStore(t)
+	url := "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x"
+	dead := Record{Key: Key{StackID: "arn:aws:cloudformation:us-east-1:100000000001:stack/s/guid", LogicalResourceID: "SysdigProvider", RequestID: "req-race"},
+		Owner: "crashed", LeaseUntil: time.Now().Add(100 * time.Millisecond), ResponseURLHash: HashURL(url), Expires: time.Now().Add(time.Hour)}
+	if _, ok, err := store.Acquire(ctx(t), dead, time.Now()); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	d := New(slowStore{Store: store, delay: 300 * time.Millisecond}, WithWait(3*time.Second, 3*time.Second))
+	c, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	var req customresource.Request
+	_ = json.Unmarshal((&rig{}).payload("req-race", url), &req)
+	claim, err := d.Claim(c, req, time.Now().Add(5*time.Second))
+	if err != nil || claim.State != customresource.ClaimAcquired {
+		t.Fatalf("claim %+v, %v; want the request taken over", claim, err)
+	}
+}
