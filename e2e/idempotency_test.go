@@ -162,7 +162,10 @@ func TestSameCreateDeliveredTwice(t *testing.T) {
 // the request in progress: a duplicate within its lease (the function's timeout) does
 // nothing, one after the lease takes the request over and answers.
 func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
-	const timeout = 6 * time.Second
+	// The lease ends 2 s after the dead delivery's deadline (timeout + 2 s after it
+	// started); a duplicate gives up with a tenth of its time left, so one that starts
+	// less than 2 s + timeout/10 after the first cannot outwait the lease.
+	const timeout = 8 * time.Second
 	env := idempotentEnv(t, localrun.Options{FunctionTimeout: timeout})
 	// The first registration hangs until its client goes away.
 	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Hang: true})
@@ -181,7 +184,7 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 	}
 
 	// Within the lease, with no time to outwait it: nothing.
-	if time.Since(started) >= timeout/2 {
+	if time.Since(started) >= 2*time.Second {
 		t.Fatal("the test machine is too slow: the duplicate could outwait the lease")
 	}
 	if err := d.deliver(env); err != nil {
