@@ -53,8 +53,10 @@ type Deduplicator interface {
 }
 
 // WithDeduplicator makes the function act once per request across deliveries: a
-// duplicate that finds the request in progress does nothing, one that finds it answered
-// sends the same answer again, one that finds an expired lease takes the request over.
+// duplicate that finds the request in progress does no work and sends no answer (the
+// Deduplicator may first wait for the answer or the lease's end), one that finds it
+// answered sends the same answer again, one that finds an expired lease takes the
+// request over. The lease lasts until the invocation's deadline plus 2 s.
 func WithDeduplicator(d Deduplicator) Option { return func(f *Function) { f.dedupe = d } }
 
 // leaseSkew is added to the invocation's deadline: Lambda ends the invocation then, and
