@@ -33,6 +33,7 @@ func TestOrganizationRollout(t *testing.T) {
 		Concurrency:     concurrency,
 		Sysdig:          []sysdigemu.Option{sysdigemu.WithRateLimitPerMinute(perMinute, 10)},
 		FunctionEnv:     orgFunctionEnv(concurrency),
+		Idempotency:     true, // as the deployer runs it: IDEMPOTENCY_TABLE in a local DynamoDB
 	})
 	unrelated := env.Sysdig.Seed(sysdigProviderSpec("arn:aws:iam::999999999999:role/not-part-of-the-rollout"))
 
@@ -150,6 +151,7 @@ func TestOrganizationRollout(t *testing.T) {
 		t.Fatalf("after the deployer's deletion Sysdig holds %+v", left)
 	}
 	checkLogs(t, env)
+	checkAllAnswered(t, env, 2*members)
 	calls := len(env.Sysdig.Requests())
 	t.Logf("%d accounts at %d requests/minute with %d registrars: created in %s, deleted in %s; %d Sysdig calls, %d answered 429",
 		members, perMinute, concurrency, created.Round(time.Millisecond), deleted.Round(time.Millisecond), calls, throttled)

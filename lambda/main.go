@@ -16,9 +16,11 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 
 	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
@@ -44,6 +46,9 @@ const (
 	envStackSetName    = "STACKSET_NAME"
 	envStackSetCallAs  = "STACKSET_CALL_AS"
 	envDeployerStackID = "DEPLOYER_STACK_ID"
+	// envIdempotencyTable names the DynamoDB table of the requests already seen (the
+	// Organizations deployer sets it); unset, duplicate deliveries are not recognised.
+	envIdempotencyTable = "IDEMPOTENCY_TABLE"
 )
 
 func main() {
@@ -60,7 +65,7 @@ func main() {
 
 // newFunction builds the handler from the environment, as Lambda provides it.
 func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Function, error) {
-	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER itself; each attempt is bounded, and
+	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER (and _DYNAMODB) itself; each attempt is bounded, and
 	// the handler's deadline bounds them all.
 	cfg, err := config.LoadDefaultConfig(ctx,
 		config.WithRetryMaxAttempts(4),
@@ -103,6 +108,11 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		fnOpts = append(fnOpts, customresource.WithRequestCheck(func(ctx context.Context, req customresource.Request, env customresource.Envelope) error {
 			return checker.Check(ctx, stackauth.Request{StackID: req.StackID, ViaTopic: env.Via == "sns"})
 		}))
+	}
+	if table := strings.TrimSpace(os.Getenv(envIdempotencyTable)); table != "" {
+		// The SDK reads AWS_ENDPOINT_URL_DYNAMODB itself (local runs).
+		store := dedupe.NewDynamoDB(dynamodb.NewFromConfig(cfg), table)
+		fnOpts = append(fnOpts, customresource.WithDeduplicator(dedupe.New(store)))
 	}
 	return customresource.New(handler, fnOpts...), nil
 }

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/localaws"
+	"sysdig-aws-connect/internal/localdynamo"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/sysdigemu"
 	"sysdig-aws-connect/internal/testutil"
@@ -415,4 +417,61 @@ func TestConcurrentInstances(t *testing.T) {
 			t.Errorf("error %v does not name the variable", err)
 		}
 	}
+}
+
+// With IDEMPOTENCY_TABLE set, main builds the function with the DynamoDB deduplicator
+// (the SDK finding the local DynamoDB through AWS_ENDPOINT_URL_DYNAMODB): the same Create
+// delivered twice registers once and gets the same answer twice.
+func TestIdempotencyTableFromTheEnvironment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := localdynamo.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	table, err := db.CreateTable(ctx, dedupe.CreateTableInput("sysdig-idempotency"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", db.URL)
+	t.Setenv(envIdempotencyTable, table)
+	w := newWorld(t)
+
+	url := w.catcher.NewURL("req-twice")
+	payload, _ := json.Marshal(map[string]any{"Records": []any{map[string]any{"EventSource": "aws:sns", "Sns": map[string]any{
+		"TopicArn": "arn:aws:sns:us-east-1:" + account + ":sysdig-registrar",
+		"Message": mustJSON(t, map[string]any{"RequestType": "Create", "RequestId": "req-twice", "ResponseURL": url,
+			"ResourceType": "Custom::SysdigProvider", "LogicalResourceId": "SysdigProvider", "StackId": stackID, "ResourceProperties": w.props()}),
+	}}}})
+	for i := range 2 {
+		ictx, icancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := w.fn.Invoke(ictx, payload)
+		icancel()
+		if err != nil {
+			t.Fatalf("delivery %d: %v", i, err)
+		}
+	}
+	var bodies []string
+	for _, a := range w.catcher.Attempts("req-twice") {
+		if a.Accepted {
+			bodies = append(bodies, string(a.Body))
+		}
+	}
+	if len(bodies) != 2 || bodies[0] != bodies[1] || !strings.Contains(bodies[0], `"Status":"SUCCESS"`) {
+		t.Fatalf("answers %q, want two identical SUCCESS", bodies)
+	}
+	if ps := w.sysdig.Providers(); len(ps) != 1 {
+		t.Fatalf("Sysdig holds %d providers, want 1", len(ps))
+	}
+	w.assertClean(w.catcher.Signature("req-twice"))
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -22,7 +22,7 @@ type ConnectorFunctionProps struct {
 	// CodeSigningConfigArn makes Lambda check the zip's signature (optional; may be a token).
 	CodeSigningConfigArn *string
 	// Statements are added to the role's policy (what a function needs beyond the token
-	// and its logs, such as the registrar's DescribeStackInstance).
+	// and its logs, such as the registrar's DescribeStackInstance and its idempotency table).
 	Statements []interface{}
 	// TokenSecretResources is the IAM Resource value for secretsmanager:GetSecretValue:
 	// a string, a list, or a token resolving to either. Nothing else is readable.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
@@ -85,6 +86,9 @@ type OrgStack struct {
 	MemberBody    string          // the member template embedded in the StackSet
 	externalIDUse *string
 	secretArn     *string
+
+	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
+	IdempotencyTable awsdynamodb.CfnTable
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -317,6 +321,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	// The instances share Sysdig's rate limit: each paces to its part of it.
 	registrar.Environment[EnvConcurrentInstances] = s.str(ParamRegistrarConcurrency)
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
+	s.IdempotencyTable = newIdempotencyTable(s.Stack)
+	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
+	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 

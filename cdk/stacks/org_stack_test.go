@@ -272,7 +272,7 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]},
 		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
 		"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"},
-		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
+		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"IDEMPOTENCY_TABLE":{"Ref":"IdempotencyTable"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
@@ -479,6 +479,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 		}
 	}
 	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
+		"IdempotencyTable":"AwsSolutions-DDB3",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
 }
 

@@ -79,7 +79,9 @@ func (p *progress) get() string {
 }
 
 // Function runs a Handler under the custom-resource protocol. Use Invoke as the Lambda
-// handler: it always returns nil once it has answered, so Lambda never re-runs a request.
+// handler: it returns nil once it has answered (or found a duplicate delivery), so Lambda
+// never re-runs a request; only a request it could not record (WithDeduplicator) returns
+// an error, untouched, for Lambda to deliver again.
 type Function struct {
 	handler     Handler
 	sender      *Sender
@@ -88,6 +90,7 @@ type Function struct {
 	// answerRegion, when set, limits answers to CloudFormation's response bucket there.
 	answerRegion string
 	check        RequestCheck
+	dedupe       Deduplicator
 }
 
 // Option configures a Function.
@@ -170,7 +173,7 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 		}
 	}
 	if err != nil {
-		f.answer(ctx, log, req, start, Result{}, err)
+		f.answer(ctx, log, req, start, Result{}, err, nil)
 		return nil
 	}
 	if env.TopicARN != "" {
@@ -181,13 +184,17 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	if f.check != nil {
 		if cerr := f.checkRequest(ctx, req, env); cerr != nil {
 			log.Warn("request refused", slog.String("claimed_account", claimedAccount(req.StackID)), slog.String("error", cerr.Error()))
-			f.answer(ctx, log, req, start, Result{}, cerr)
+			f.answer(ctx, log, req, start, Result{}, cerr, nil)
 			return nil
 		}
 	}
 
+	complete, done, err := f.deduplicate(ctx, log, req)
+	if done {
+		return err
+	}
 	res, err := f.run(ctx, log, req)
-	f.answer(ctx, log, req, start, res, err)
+	f.answer(ctx, log, req, start, res, err, complete)
 	return nil
 }
 
@@ -264,7 +271,8 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	return out.res, out.err
 }
 
-func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error) {
+// answer sends the response; complete (from a Deduplicator) records it first.
+func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error, complete func(context.Context, []byte) error) {
 	resp := cfn.NewResponse(&req)
 	resp.PhysicalResourceID = res.PhysicalResourceID
 	if resp.PhysicalResourceID == "" {
@@ -293,13 +301,10 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		body, _ = json.Marshal(resp)
 	}
 
-	sendCtx := ctx
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		sendCtx, cancel = context.WithTimeout(ctx, time.Minute)
-		defer cancel()
+	if !f.store(ctx, log, complete, body) {
+		return
 	}
-	attempts, sendErr := f.sender.Send(sendCtx, req.ResponseURL, body)
+	attempts, sendErr := f.send(ctx, req.ResponseURL, body)
 	attrs := []any{
 		slog.String("outcome", string(resp.Status)),
 		slog.String("physical_id", resp.PhysicalResourceID),
@@ -315,6 +320,16 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		return
 	}
 	log.Info("response sent", attrs...)
+}
+
+// send PUTs body to responseURL, within a minute when ctx has no deadline.
+func (f *Function) send(ctx context.Context, responseURL string, body []byte) (int, error) {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+	}
+	return f.sender.Send(ctx, responseURL, body)
 }
 
 // defaultPhysicalID keeps an Update or Delete on the resource it names; a Create that

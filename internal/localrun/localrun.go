@@ -1,9 +1,11 @@
 // Package localrun assembles the whole product on one machine: the Sysdig emulator, a
 // Secrets Manager that speaks the AWS protocol, a stand-in for CloudFormation's presigned
-// ResponseURLs and for its DescribeStackInstance, and the real bootstrap running under
-// AWS's Lambda Runtime Interface Emulator, reaching the fakes the standard way
-// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_CLOUDFORMATION and the custom
-// resources' SysdigApiUrl). The demo and the end-to-end tests both start from here.
+// ResponseURLs and for its DescribeStackInstance, optionally a local DynamoDB with the
+// idempotency table (Options.Idempotency), and the real bootstrap running under AWS's
+// Lambda Runtime Interface Emulator, reaching the fakes the standard way
+// (AWS_ENDPOINT_URL_SECRETS_MANAGER, AWS_ENDPOINT_URL_CLOUDFORMATION,
+// AWS_ENDPOINT_URL_DYNAMODB and the custom resources' SysdigApiUrl). The demo and the
+// end-to-end tests both start from here.
 package localrun
 
 import (
@@ -18,8 +20,10 @@ import (
 	"time"
 
 	"sysdig-aws-connect/internal/cfnsim"
+	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/lambdarun"
 	"sysdig-aws-connect/internal/localaws"
+	"sysdig-aws-connect/internal/localdynamo"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
 
@@ -73,7 +77,14 @@ type Options struct {
 	FunctionEnv map[string]string
 	// LogWriter receives the function's log lines as they come.
 	LogWriter io.Writer
+	// Idempotency starts a local DynamoDB (dynalite, see internal/localdynamo) with the
+	// idempotency table, as the Organizations deployer has it, and sets the function's
+	// IDEMPOTENCY_TABLE and AWS_ENDPOINT_URL_DYNAMODB.
+	Idempotency bool
 }
+
+// IdempotencyTable is the local idempotency table's name.
+const IdempotencyTable = "sysdig-aws-connect-idempotency"
 
 // Env is a running local world.
 type Env struct {
@@ -87,10 +98,12 @@ type Env struct {
 	// stacks of an Organization rollout there (RegisterStackInstance).
 	CloudFormation    *localaws.CloudFormation
 	CloudFormationURL string
-	Function          *lambdarun.Pool
-	Bootstrap         string
-	Token             string
-	closers           []func()
+	// Dynamo is the local DynamoDB (Options.Idempotency), else nil.
+	Dynamo    *localdynamo.Server
+	Function  *lambdarun.Pool
+	Bootstrap string
+	Token     string
+	closers   []func()
 }
 
 // Start brings the local world up; Close takes it down.
@@ -159,6 +172,17 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		"ALLOWED_SYSDIG_API_URLS":  e.SysdigURL,
 		"ALLOWED_TOKEN_SECRET_IDS": SecretName + "," + e.SecretARN,
 		"ALLOW_SKIP_TLS_VERIFY":    "false",
+	}
+	if opts.Idempotency {
+		if e.Dynamo, err = localdynamo.Start(ctx); err != nil {
+			return nil, fmt.Errorf("start the local DynamoDB: %w", err)
+		}
+		e.closers = append(e.closers, func() { _ = e.Dynamo.Close() })
+		if _, err := e.Dynamo.CreateTable(ctx, dedupe.CreateTableInput(IdempotencyTable)); err != nil {
+			return nil, err
+		}
+		fnEnv["IDEMPOTENCY_TABLE"] = IdempotencyTable
+		fnEnv["AWS_ENDPOINT_URL_DYNAMODB"] = e.Dynamo.URL
 	}
 	for k, v := range opts.FunctionEnv {
 		fnEnv[k] = v
