@@ -354,8 +354,14 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 		{"management account, new secret, fetched external id", with(ParamAPIToken, token), true,
 			[]string{"SysdigRole", "SysdigProvider", "SysdigPoliciesReady", "ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"},
 			[]string{"SysdigS3Policy"}},
-		{"management account with a capture bucket", with(ParamAPITokenSecret, "sysdig/api-token", ParamCaptureBucketName, "org-captures", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161"), true,
+		{"management account with a capture bucket", with(ParamAPITokenSecret, "sysdig/api-token", ParamCaptureBucketName, "org-captures", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161", ParamSysdigAwsAccountID, "273107874544"), true,
 			[]string{"SysdigRole", "SysdigS3Policy"}, []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"}},
+		{"external id given, account read from Sysdig", with(ParamAPITokenSecret, "sysdig/api-token", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161"), true,
+			[]string{"SysdigExternalId"}, []string{"OnPremUser", "OnPremAssumeRole"}},
+		{"on-prem, CreateUser: one user for every account", with(ParamAPIToken, token, ParamOnPremCredentials, OnPremCreateUser), true,
+			[]string{"OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret", "OnPremAssumeRole"}, nil},
+		{"on-prem, ExistingPrincipal elsewhere", with(ParamAPIToken, token, ParamOnPremCredentials, OnPremExistingPrincipal, ParamOnPremPrincipalArn, "arn:aws:iam::210987654321:role/sysdig"), true,
+			nil, []string{"OnPremUser", "OnPremAssumeRole"}},
 		{"not the management account", with(ParamAPITokenSecret, "sysdig/api-token", ParamConnectManagementAccount, "false", ParamCaptureBucketName, "org-captures"), true,
 			nil, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigS3Policy", "SysdigPoliciesReady", "SysdigProvider"}},
 		{"delegated administrator", with(ParamAPIToken, token, ParamCallAs, "DELEGATED_ADMIN", ParamConnectManagementAccount, "false"), true,
@@ -378,7 +384,7 @@ func TestMemberTemplateHoldsTheRoleAndItsRegistrationOnly(t *testing.T) {
 	equalJSON(t, "resource types", types, `{"AWS::IAM::Role":1,"AWS::IAM::Policy":2,"AWS::CloudFormation::WaitConditionHandle":1,"Custom::SysdigProvider":1}`)
 	role := props(s.resource(t, "SysdigRole"))
 	equalJSON(t, "trust", role["AssumeRolePolicyDocument"], `{"Version":"2012-10-17","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow",
-		"Principal":{"AWS":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"SysdigAwsAccountId"},":root"]]}},
+		"Principal":{"AWS":{"Fn::If":["OnPremPrincipal",{"Ref":"OnPremPrincipalArn"},{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"SysdigAwsAccountId"},":root"]]}]}},
 		"Condition":{"StringEquals":{"sts:ExternalId":{"Ref":"ExternalId"}}}}]}`)
 	equalJSON(t, "name", role["RoleName"], `{"Ref":"RoleName"}`)
 	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
@@ -448,8 +454,8 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 			}
 		}
 	}
-	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
-		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
+	equalJSON(t, "the reviewed suppressions (README.md and docs/on-prem.md list them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2",
+		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 
 func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) {
@@ -484,16 +490,17 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := string(doc)
+	all := userDocs(t)
 	s := publishedOrg(t)
 	for _, section := range []string{"Parameters", "Outputs"} {
 		for name := range s.section(section) {
-			if !strings.Contains(text, "`"+name+"`") {
+			if !strings.Contains(all, "`"+name+"`") {
 				t.Errorf("README.md lacks the deployer's %s entry %s", section, name)
 			}
 		}
 	}
 	for name := range publishedMember(t).section("Parameters") {
-		if !strings.Contains(text, "`"+name+"`") {
+		if !strings.Contains(all, "`"+name+"`") {
 			t.Errorf("README.md lacks the member parameter %s", name)
 		}
 	}

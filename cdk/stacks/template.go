@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
+	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -47,26 +49,31 @@ var PublishedContext = map[string]interface{}{
 // Indent is the template's indentation unit: two spaces, except for the deployer, whose
 // embedded member template and two sets of resources need one space to stay under
 // MaxTemplateBodyBytes (it is just as deterministic and still reviewable line by line).
+// MaxDepth keeps the deeply nested intrinsic functions (the trusted principal, the
+// on-prem conditions) on one line: the single-account template below 6 levels, the
+// deployer below 4 (one resource property per line).
 var PublishedTemplates = []struct {
 	Path   string
 	Indent string
-	Build  func(app awscdk.App) (awscdk.Stack, error)
+	// MaxDepth > 0 writes values nested deeper than that on one line (EncodeTemplateDepth).
+	MaxDepth int
+	Build    func(app awscdk.App) (awscdk.Stack, error)
 }{
-	{PublishedTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+	{PublishedTemplatePath, "  ", 6, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewConnectStack(app, PublishedStackName, &ConnectStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{OrgTemplatePath, " ", func(app awscdk.App) (awscdk.Stack, error) {
+	{OrgTemplatePath, " ", 4, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{MemberTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+	{MemberTemplatePath, "  ", 0, func(app awscdk.App) (awscdk.Stack, error) {
 		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
 	}},
 }
@@ -86,7 +93,7 @@ func RenderTemplate(path string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return EncodeTemplateIndent(tmpl, t.Indent)
+			return EncodeTemplateDepth(tmpl, t.Indent, t.MaxDepth)
 		}
 	}
 	return nil, fmt.Errorf("stacks: no published template %s", path)
@@ -216,7 +223,13 @@ func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent s
 	return nil
 }
 
+// encodeValue writes v indented; with maxDepth > 0, objects and arrays nested maxDepth
+// levels below a section (a resource's property values, past a few levels) go on one
+// line: deeply nested intrinsic functions would otherwise take most of the bytes.
 func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error {
+	if encodeMaxDepth > 0 {
+		return encodeDepth(buf, v, prefix, indent, 1)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -225,5 +238,85 @@ func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error 
 		return err
 	}
 	buf.WriteString(strings.TrimSuffix(b.String(), "\n"))
+	return nil
+}
+
+// encodeMaxDepth is the depth limit of the template being encoded (0: none); set by
+// EncodeTemplateDepth for one call.
+var encodeMaxDepth int
+
+// EncodeTemplateDepth is EncodeTemplateIndent with values nested deeper than maxDepth
+// levels (sections are level 1) written compact on one line.
+func EncodeTemplateDepth(tmpl map[string]interface{}, indent string, maxDepth int) ([]byte, error) {
+	encodeMu.Lock()
+	defer encodeMu.Unlock()
+	encodeMaxDepth = maxDepth
+	defer func() { encodeMaxDepth = 0 }()
+	return EncodeTemplateIndent(tmpl, indent)
+}
+
+var encodeMu sync.Mutex
+
+func compact(v interface{}) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth int) error {
+	switch t := v.(type) {
+	case map[string]interface{}:
+		if len(t) > 0 && depth < encodeMaxDepth {
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			buf.WriteString("{\n")
+			for i, k := range keys {
+				kb, err := compact(k)
+				if err != nil {
+					return err
+				}
+				buf.WriteString(prefix + indent)
+				buf.Write(kb)
+				buf.WriteString(": ")
+				if err := encodeDepth(buf, t[k], prefix+indent, indent, depth+1); err != nil {
+					return err
+				}
+				if i < len(keys)-1 {
+					buf.WriteString(",")
+				}
+				buf.WriteString("\n")
+			}
+			buf.WriteString(prefix + "}")
+			return nil
+		}
+	case []interface{}:
+		if len(t) > 0 && depth < encodeMaxDepth {
+			buf.WriteString("[\n")
+			for i, e := range t {
+				buf.WriteString(prefix + indent)
+				if err := encodeDepth(buf, e, prefix+indent, indent, depth+1); err != nil {
+					return err
+				}
+				if i < len(t)-1 {
+					buf.WriteString(",")
+				}
+				buf.WriteString("\n")
+			}
+			buf.WriteString(prefix + "]")
+			return nil
+		}
+	}
+	b, err := compact(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
 	return nil
 }
