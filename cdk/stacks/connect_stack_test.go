@@ -279,7 +279,7 @@ func TestOutputs(t *testing.T) {
 		OutOnPremUserName:     `{"Ref":"OnPremUser"}`,
 		OutOnPremPolicy: `{"Fn::Join":["",["{\"Statement\":[{\"Action\":\"sts:AssumeRole\",\"Effect\":\"Allow\",\"Resource\":\"",
 			{"Fn::GetAtt":["SysdigRole","Arn"]},"\",\"Sid\":\"AssumeTheSysdigRole\"}],\"Version\":\"2012-10-17\"}"]]}`,
-		OutCaptureBucket:      `{"Fn::If":["CreateCaptureBucketCondition",{"Ref":"CaptureBucket"},{"Ref":"CaptureBucketName"}]}`,
+		OutCaptureBucket: `{"Fn::If":["CreateCaptureBucketCondition",{"Ref":"CaptureBucket"},{"Ref":"CaptureBucketName"}]}`,
 		OutTokenSecretArn: `{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
 			{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}`,
 	}
@@ -342,12 +342,12 @@ func TestParametersAreDescribedValidatedAndGrouped(t *testing.T) {
 	equalJSON(t, "default code key", params[ParamCodeKey].(map[string]interface{})["Default"], `"`+launch.DefaultCodeKey+`"`)
 
 	for name, cases := range map[string]map[string]bool{
-		ParamAPITokenSecret:    {"": true, "sysdig/api-token": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sysdig-AbCdEf": true, "bad name!": false},
-		ParamDiscoveryRegions:  {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": false},
-		ParamExternalID:        {"": true, "04acdd59-4c98-4d11-8ee5-424326248161": true, "x": false},
-		ParamSysdigCustomURL:   {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false},
-		ParamRolePath:          {"/": true, "/sysdig/": true, "sysdig": false, "/sysdig": false},
-		ParamCaptureBucketName: {"": true, "my-captures": true, "My_Bucket": false},
+		ParamAPITokenSecret:     {"": true, "sysdig/api-token": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sysdig-AbCdEf": true, "bad name!": false},
+		ParamDiscoveryRegions:   {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": false},
+		ParamExternalID:         {"": true, "04acdd59-4c98-4d11-8ee5-424326248161": true, "x": false},
+		ParamSysdigCustomURL:    {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false},
+		ParamRolePath:           {"/": true, "/sysdig/": true, "sysdig": false, "/sysdig": false},
+		ParamCaptureBucketName:  {"": true, "my-captures": true, "My_Bucket": false},
 		ParamSysdigAwsAccountID: {"": true, "273107874544": true, "27310787454": false},
 		ParamOnPremPrincipalArn: {"": true, "arn:aws:iam::123456789012:role/sysdig-onprem": true, "arn:aws:iam::123456789012:user/ops/sysdig": true,
 			"arn:aws:sts::123456789012:assumed-role/x/y": false, "arn:aws:iam::123456789012:root": false},
