@@ -435,11 +435,12 @@ func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 		param(ParamRegistrarTopicArn, s.Topic.Ref()),
 		param(ParamAPITokenSecretArn, s.secretArn),
 		param(ParamSysdigAPIURL, apiURL),
-		param(ParamSysdigAwsAccountID, s.sysdigAccountInUse(s.ExternalID)),
-		// Members trust the deployer's on-prem principal (its user, or the one given).
+		// Members trust the deployer's on-prem principal (its user, or the one given), or
+		// Sysdig's account as the deployer's custom resource chose it.
 		param(ParamOnPremCredentials, s.ifCond(CondOnPrem, jsii.String(OnPremExistingPrincipal), jsii.String(OnPremNone))),
 		awscdk.Fn_ConditionIf(jsii.String(CondOnPrem),
-			map[string]interface{}{"ParameterKey": ParamOnPremPrincipalArn, "ParameterValue": s.OnPrem.PrincipalArn}, awscdk.Aws_NO_VALUE()),
+			map[string]interface{}{"ParameterKey": ParamOnPremPrincipalArn, "ParameterValue": s.OnPrem.PrincipalArn},
+			map[string]interface{}{"ParameterKey": ParamSysdigAwsAccountID, "ParameterValue": s.sysdigAccountInUse(s.ExternalID)}),
 		param(ParamSkipTLSVerify, s.str(ParamSkipTLSVerify)),
 		param(ParamExternalID, s.externalIDUse),
 		param(ParamRoleName, s.str(ParamRoleName)),

@@ -156,7 +156,14 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 	for _, e := range p["Parameters"].([]interface{}) {
 		em := e.(map[string]interface{})
 		if fi, ok := em["Fn::If"].([]interface{}); ok {
-			equalJSON(t, "an optional parameter is dropped, not emptied", fi[2], `{"Ref":"AWS::NoValue"}`)
+			// Either an optional parameter dropped (not emptied), or one of two parameters:
+			// the on-prem principal or Sysdig's account.
+			if other, ok := fi[2].(map[string]interface{}); ok && other["ParameterKey"] != nil {
+				equalJSON(t, "on-prem or SaaS", fi[0], `"`+CondOnPrem+`"`)
+				passed[other["ParameterKey"].(string)] = canon(other["ParameterValue"])
+			} else {
+				equalJSON(t, "an optional parameter is dropped, not emptied", fi[2], `{"Ref":"AWS::NoValue"}`)
+			}
 			em = fi[1].(map[string]interface{})
 		}
 		passed[em["ParameterKey"].(string)] = canon(em["ParameterValue"])
@@ -179,6 +186,9 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 		ParamRolePath:               `{"Ref":"RolePath"}`,
 		ParamPermissionsBoundaryArn: `{"Ref":"PermissionsBoundaryArn"}`,
 		ParamProviderAliasPrefix:    `{"Ref":"ProviderAliasPrefix"}`,
+		ParamOnPremCredentials:      `{"Fn::If":["OnPremPrincipal","ExistingPrincipal","None"]}`,
+		ParamOnPremPrincipalArn:     `{"Fn::If":["CreateOnPremUser",{"Fn::GetAtt":["OnPremUser","Arn"]},{"Ref":"OnPremPrincipalArn"}]}`,
+		ParamSysdigAwsAccountID:     `{"Fn::If":["UseReportedSysdigAccount",{"Fn::GetAtt":["SysdigExternalId","SysdigAwsAccountId"]},{"Ref":"SysdigAwsAccountId"}]}`,
 	} {
 		if passed[name] != canon(parse(t, want)) {
 			t.Errorf("StackSet parameter %s = %s, want %s", name, passed[name], want)
