@@ -32,6 +32,11 @@ type Deps struct {
 	SecretsManager func(ctx context.Context, region string) (tokensource.GetSecretValueAPI, error)
 	// SysdigOptions are added to every Sysdig client (tests shorten retries).
 	SysdigOptions []sysdig.Option
+	// IAM returns the IAM client (check reads the role; onprem rotate-key manages keys).
+	IAM func(ctx context.Context) (IAMAPI, error)
+	// Secrets returns a Secrets Manager client that reads and writes (onprem commands);
+	// region as for SecretsManager.
+	Secrets func(ctx context.Context, region string) (SecretsAPI, error)
 }
 
 // defaultSTSRegion signs GetCallerIdentity when no region is configured; STS
@@ -69,6 +74,8 @@ func DefaultDeps() Deps {
 			}
 			return secretsmanager.NewFromConfig(cfg), nil
 		},
+		IAM:     defaultIAM,
+		Secrets: defaultSecrets,
 	}
 }
 

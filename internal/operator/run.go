@@ -60,6 +60,7 @@ type cli struct {
 	Register   registerCmd   `cmd:"" help:"Register an IAM role with Sysdig (the guide's \"Add the AWS Account\")."`
 	Deregister deregisterCmd `cmd:"" help:"Remove an AWS provider from Sysdig."`
 	Check      checkCmd      `cmd:"" help:"Verify the set-up step by step; exits non-zero when a step fails."`
+	Onprem     onpremCmd     `cmd:"" name:"onprem" help:"On-prem Sysdig: the backend's AWS key as a Kubernetes Secret, and its rotation."`
 }
 
 // exitSignal carries kong's exit request (after --help) out of the parser.
