@@ -280,4 +280,3 @@ func prune(v any) any {
 	}
 	return v
 }
-
