@@ -262,4 +262,3 @@ func TestOnPremExistingPrincipal(t *testing.T) {
 		})
 	}
 }
-
