@@ -71,10 +71,12 @@ type manifestFlags struct {
 	Namespace  string            `name:"namespace" placeholder:"NS" help:"Namespace of the Secret and the Deployments (default: kubectl's current namespace)."`
 	Name       string            `name:"name" default:"aws-credentials" help:"Name of the Kubernetes Secret."`
 	Containers map[string]string `name:"container" placeholder:"DEPLOYMENT=CONTAINER" help:"Container to patch in a Deployment, when not sysdigcloud-collector=collector, sysdigcloud-worker=worker, sysdigcloud-api=api."`
+	// Demos and screenshots: the manifest with the secret key replaced.
+	MaskSecretKey bool `name:"mask-secret-key" hidden:"" help:"Write a placeholder instead of the secret key (demos)."`
 }
 
 func (f manifestFlags) options() (onprem.ManifestOptions, error) {
-	o := onprem.ManifestOptions{Namespace: f.Namespace, Name: f.Name}
+	o := onprem.ManifestOptions{Namespace: f.Namespace, Name: f.Name, MaskSecretKey: f.MaskSecretKey}
 	for d := range f.Containers {
 		if !slices.ContainsFunc(onprem.DefaultTargets, func(t onprem.Target) bool { return t.Deployment == d }) {
 			return o, usagef("--container %s=…: not one of the Deployments the seed names (sysdigcloud-collector, sysdigcloud-worker, sysdigcloud-api)", clean(d, 60))
