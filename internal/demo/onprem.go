@@ -192,4 +192,3 @@ func runCLI(ctx context.Context, env *localrun.Env, iamURL, stsURL string, args 
 	}, deps)
 	return code, stdout.String(), stderr.String()
 }
-
