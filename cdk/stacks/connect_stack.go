@@ -245,6 +245,7 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 
 	// Get Role ARN + Add the AWS Account.
 	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(common, s.Role, s.str(ParamProviderAlias)))
+	s.Provider.Resource.Node().AddDependency(s.OnPrem.Ready)
 
 	s.stableLogicalIDs()
 }

@@ -241,7 +241,7 @@ func TestCustomResourcesWiring(t *testing.T) {
 		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"},
 		"RoleArn":{"Fn::GetAtt":["SysdigRole","Arn"]},"Alias":{"Ref":"ProviderAlias"},"Regions":{"Ref":"DiscoveryRegions"},
 		"OnExisting":{"Ref":"OnExisting"},"DeregisterOnDelete":{"Ref":"DeregisterOnDelete"},"ProviderApi":{"Ref":"ProviderApi"}}`)
-	equalJSON(t, "provider waits for the role and every policy", prov["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+	equalJSON(t, "provider waits for the role, every policy and the on-prem access", prov["DependsOn"], `["OnPremReady","SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
 	equalJSON(t, "policies handle", s.resource(t, "SysdigPoliciesReady")["Metadata"],
 		`{"PoliciesAttached":{"sysdig_cloudwatch":{"Ref":"SysdigCloudWatchPolicy"},"sysdig_s3":{"Fn::If":["UseCaptureBucket",{"Ref":"SysdigS3Policy"},""]}}}`)
 

@@ -159,6 +159,11 @@ type OnPremAccess struct {
 	PrincipalArn *string
 	// PolicyJSON is the AssumeRole policy as a JSON string (the output when not attached).
 	PolicyJSON *string
+	// Ready references the conditional policy and secret (through Fn::If): the
+	// registration depends on it, so Sysdig's on-prem backend can assume the role with
+	// its key as soon as the role is registered. (A DependsOn naming a resource whose
+	// condition is false would make CloudFormation reject the template.)
+	Ready awscdk.CfnWaitConditionHandle
 }
 
 // onPremUserProps: how the user is made.
@@ -215,4 +220,9 @@ func (s *templateStack) onPremPolicy(a *OnPremAccess, roleResource *string, cond
 	})
 	a.Policy.CfnOptions().SetCondition(s.Conditions[CondAttachOnPremPolicy])
 	a.PolicyJSON = s.Stack.ToJsonString(map[string]interface{}{"Version": "2012-10-17", "Statement": []interface{}{statement}}, nil)
+	a.Ready = awscdk.NewCfnWaitConditionHandle(s.Stack, jsii.String("OnPremReady"), &awscdk.CfnWaitConditionHandleProps{})
+	a.Ready.CfnOptions().SetMetadata(&map[string]interface{}{"OnPremAccess": map[string]interface{}{
+		"AssumeRolePolicy":  awscdk.Fn_ConditionIf(jsii.String(CondAttachOnPremPolicy), a.Policy.Ref(), jsii.String("")),
+		"CredentialsSecret": awscdk.Fn_ConditionIf(jsii.String(CondCreateOnPremUser), a.Secret.Ref(), jsii.String("")),
+	}})
 }

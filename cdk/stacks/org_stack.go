@@ -409,6 +409,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	prov := common
 	prov.Condition = s.Conditions[CondConnectManagement]
 	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(prov, s.Role, s.aliasFromPrefix()))
+	// The on-prem principal can assume the roles before any of them is registered.
+	s.Provider.Resource.Node().AddDependency(s.OnPrem.Ready)
+	s.StackSet.Node().AddDependency(s.OnPrem.Ready)
 
 	setRoleLogicalIDs(s.Role)
 	setLogicalID(s.Provider.Resource, "SysdigProvider")

@@ -124,7 +124,7 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 		t.Error("without tags context the StackSet has no Tags (stack tags given at launch propagate instead)")
 	}
 	equalJSON(t, "ready before the first member publishes", ss["DependsOn"],
-		`["RegistrarAsyncInvokeConfig","RegistrarFunction","RegistrarInvokePermission","RegistrarSubscription","RegistrarTopicPolicy"]`)
+		`["OnPremReady","RegistrarAsyncInvokeConfig","RegistrarFunction","RegistrarInvokePermission","RegistrarSubscription","RegistrarTopicPolicy"]`)
 
 	params := s.section("Parameters")
 	equalJSON(t, "CallAs values", params[ParamCallAs].(map[string]interface{})["AllowedValues"], `["SELF","DELEGATED_ADMIN"]`)
@@ -338,7 +338,7 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 	prov := props(s.resource(t, "SysdigProvider"))
 	equalJSON(t, "own role", prov["RoleArn"], `{"Fn::GetAtt":["SysdigRole","Arn"]}`)
 	equalJSON(t, "alias", prov["Alias"], `{"Fn::Join":["",[{"Ref":"ProviderAliasPrefix"},{"Ref":"AWS::AccountId"}]]}`)
-	equalJSON(t, "own role waits for its policies", s.resource(t, "SysdigProvider")["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+	equalJSON(t, "own role waits for its policies", s.resource(t, "SysdigProvider")["DependsOn"], `["OnPremReady","SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
 	role := props(s.resource(t, "SysdigRole"))
 	equalJSON(t, "boundary", role["PermissionsBoundary"], `{"Fn::If":["HasPermissionsBoundary",{"Ref":"PermissionsBoundaryArn"},{"Ref":"AWS::NoValue"}]}`)
 	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
