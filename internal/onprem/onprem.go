@@ -98,7 +98,10 @@ func ParseCredentials(secretString string) (Credentials, error) {
 	if c.SecretAccessKey, err = str(SecretKeyField); err != nil {
 		return Credentials{}, err
 	}
-	return c, c.Validate()
+	if err := c.Validate(); err != nil {
+		return Credentials{}, err
+	}
+	return c, nil
 }
 
 // SecretJSON is the secret's value for c.
