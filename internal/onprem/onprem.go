@@ -243,16 +243,11 @@ func Manifest(c Credentials, o ManifestOptions) ([]byte, error) {
 // compactYAML writes obj without the zero values the API types marshal (null selector,
 // creationTimestamp, empty status): in a merge patch a null deletes the field.
 func compactYAML(obj any) ([]byte, error) {
-	j, err := json.Marshal(obj)
+	v, err := pruned(obj)
 	if err != nil {
 		return nil, err
 	}
-	var v any
-	if err := json.Unmarshal(j, &v); err != nil {
-		return nil, err
-	}
-	v = prune(v)
-	j, err = json.Marshal(v)
+	j, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
@@ -282,4 +277,46 @@ func prune(v any) any {
 		return t
 	}
 	return v
+}
+
+// ManifestJSON is the same objects as Manifest for programs: {"secret": …, "patches": […]}.
+func ManifestJSON(c Credentials, o ManifestOptions) ([]byte, error) {
+	if err := o.check(); err != nil {
+		return nil, err
+	}
+	secret, err := Secret(c, o)
+	if err != nil {
+		return nil, err
+	}
+	out := struct {
+		Secret  any   `json:"secret"`
+		Patches []any `json:"patches"`
+	}{}
+	if out.Secret, err = pruned(secret); err != nil {
+		return nil, err
+	}
+	for _, t := range o.Targets {
+		p, err := Patch(t, o)
+		if err != nil {
+			return nil, err
+		}
+		v, err := pruned(p)
+		if err != nil {
+			return nil, err
+		}
+		out.Patches = append(out.Patches, v)
+	}
+	return json.MarshalIndent(out, "", "  ")
+}
+
+func pruned(obj any) (any, error) {
+	j, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	var v any
+	if err := json.Unmarshal(j, &v); err != nil {
+		return nil, err
+	}
+	return prune(v), nil
 }

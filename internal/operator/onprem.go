@@ -122,7 +122,11 @@ func (c *onpremK8sSecretCmd) Run(a *app) error {
 }
 
 func (a *app) writeManifest(creds onprem.Credentials, opts onprem.ManifestOptions) error {
-	b, err := onprem.Manifest(creds, opts)
+	render := onprem.Manifest
+	if a.json() {
+		render = onprem.ManifestJSON
+	}
+	b, err := render(creds, opts)
 	if err != nil {
 		return err
 	}

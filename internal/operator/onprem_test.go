@@ -3,6 +3,7 @@ package operator
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -173,6 +174,16 @@ func TestOnpremK8sSecret(t *testing.T) {
 		if code != c.code || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d with %q", c.args, code, stderr, c.code, c.want)
 		}
+	}
+	// -o json: the same objects for programs.
+	code, stdout, _ := w.run("-o", "json", "onprem", "k8s-secret", "--secret", w.secretN)
+	var got struct {
+		Secret  corev1.Secret
+		Patches []map[string]any
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); code != 0 || err != nil || got.Secret.Kind != "Secret" || len(got.Patches) != 3 ||
+		string(got.Secret.Data[onprem.AccessKeyField]) != w.first.AccessKeyID {
+		t.Fatalf("json: exit %d, %v\n%s", code, err, stdout)
 	}
 	w.sm.PutSecret("not-a-key", `{"token":"x"}`)
 	if code, _, stderr := w.run("onprem", "k8s-secret", "--secret", "not-a-key"); code != 1 || !strings.Contains(stderr, `no "aws.accessKey" key`) {
