@@ -398,6 +398,7 @@ func TestConditionsScenarios(t *testing.T) {
 			values: map[string]string{ParamAPIToken: token, ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com", ParamOnPremCredentials: OnPremExistingPrincipal, ParamOnPremPrincipalArn: "arn:aws:iam::210987654321:role/sysdig-backend"}, rules: true,
 			absent: []string{"OnPremAssumeRole", "OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret"}},
 		{name: "on-prem, ExistingPrincipal without its ARN", values: map[string]string{ParamAPIToken: token, ParamOnPremCredentials: OnPremExistingPrincipal}, rules: false},
+		{name: "on-prem credentials with a SaaS region", values: map[string]string{ParamAPIToken: token, ParamOnPremCredentials: OnPremCreateUser}, rules: false},
 		{name: "a principal ARN without ExistingPrincipal", values: map[string]string{ParamAPIToken: token, ParamOnPremPrincipalArn: "arn:aws:iam::123456789012:role/x"}, rules: false},
 		{name: "existing secret by ARN with KMS key, created bucket with a generated name",
 			values: map[string]string{ParamAPITokenSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:sysdig-AbCdEf", ParamAPITokenKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", ParamCreateCaptureBucket: "true"}, rules: true,

@@ -97,6 +97,11 @@ func (s *templateStack) trustConditions(withUser bool) {
 			awscdk.Fn_ConditionOr(awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(mode, jsii.String(OnPremNone))), notEmpty(s.str(ParamSysdigAwsAccountID))))
 		return
 	}
+	// Sysdig SaaS assumes roles only from its own account: an on-prem principal is for an
+	// on-prem tenant, which is always reached at its own URL.
+	s.rule("OnPremCredentialsOnlyForCustomRegion", "OnPremCredentials CreateUser or ExistingPrincipal is for on-prem Sysdig: set SysdigRegion to custom and SysdigCustomUrl.",
+		awscdk.Fn_ConditionOr(awscdk.Fn_ConditionEquals(mode, jsii.String(OnPremNone)),
+			awscdk.Fn_ConditionEquals(s.str(ParamSysdigRegion), jsii.String(CustomEndpointKey))))
 	s.cond(CondUseReportedAccount, awscdk.Fn_ConditionAnd(
 		awscdk.Fn_ConditionEquals(mode, jsii.String(OnPremNone)), empty(s.str(ParamSysdigAwsAccountID))))
 	s.cond(CondCreateOnPremUser, awscdk.Fn_ConditionEquals(mode, jsii.String(OnPremCreateUser)))

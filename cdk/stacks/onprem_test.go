@@ -66,7 +66,8 @@ func TestOnPremResources(t *testing.T) {
 		"arn:aws:iam::210987654321:role/backend":      {false, false, true},
 		"arn:aws-cn:iam::123456789012:role/backend":   {false, false, true},
 	} {
-		e := newEvaluator(t, s.doc, map[string]string{ParamAPIToken: "t", ParamOnPremCredentials: OnPremExistingPrincipal, ParamOnPremPrincipalArn: arn})
+		e := newEvaluator(t, s.doc, map[string]string{ParamAPIToken: "t", ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com",
+			ParamOnPremCredentials: OnPremExistingPrincipal, ParamOnPremPrincipalArn: arn})
 		got := [3]bool{e.conds[CondAttachToRole], e.conds[CondAttachToUser], e.conds[CondPrintOnPremPolicy]}
 		if got != want || e.conds[CondCreateOnPremUser] || !e.conds[CondOnPrem] || e.conds[CondUseReportedAccount] {
 			t.Errorf("%s: attach role/user, print = %v, want %v", arn, got, want)
