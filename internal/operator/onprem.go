@@ -88,11 +88,8 @@ func (f manifestFlags) options() (onprem.ManifestOptions, error) {
 		}
 		o.Targets = append(o.Targets, t)
 	}
-	// Check names before any AWS call.
-	if _, err := onprem.Patch(o.Targets[0], o); err != nil {
-		return o, usagef("%v", err)
-	}
-	for _, t := range o.Targets[1:] {
+	// Check the names before any AWS call.
+	for _, t := range o.Targets {
 		if _, err := onprem.Patch(t, o); err != nil {
 			return o, usagef("%v", err)
 		}
