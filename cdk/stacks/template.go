@@ -7,7 +7,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/jsii-runtime-go"
@@ -138,6 +137,12 @@ func EncodeTemplate(tmpl map[string]interface{}) ([]byte, error) {
 
 // EncodeTemplateIndent writes tmpl as deterministic JSON indented by indent.
 func EncodeTemplateIndent(tmpl map[string]interface{}, indent string) ([]byte, error) {
+	return EncodeTemplateDepth(tmpl, indent, 0)
+}
+
+// EncodeTemplateDepth is EncodeTemplateIndent with values nested deeper than maxDepth
+// levels (sections are level 1) written compact on one line; 0 means no limit.
+func EncodeTemplateDepth(tmpl map[string]interface{}, indent string, maxDepth int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("{\n")
 	seen := map[string]bool{}
@@ -157,9 +162,9 @@ func EncodeTemplateIndent(tmpl map[string]interface{}, indent string) ([]byte, e
 		fmt.Fprintf(&buf, "%s%q: ", indent, k)
 		var err error
 		if k == "Parameters" {
-			err = encodeParameters(&buf, tmpl[k], consoleOrder(tmpl), indent)
+			err = encodeParameters(&buf, tmpl[k], consoleOrder(tmpl), indent, maxDepth)
 		} else {
-			err = encodeValue(&buf, tmpl[k], indent, indent)
+			err = encodeValue(&buf, tmpl[k], indent, indent, maxDepth)
 		}
 		if err != nil {
 			return nil, err
@@ -193,7 +198,7 @@ func consoleOrder(tmpl map[string]interface{}) []string {
 }
 
 // encodeParameters writes the parameters in console-group order.
-func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent string) error {
+func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent string, maxDepth int) error {
 	params, ok := v.(map[string]interface{})
 	if !ok {
 		return fmt.Errorf("stacks: Parameters is not an object")
@@ -211,7 +216,7 @@ func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent s
 	buf.WriteString("{\n")
 	for i, p := range order {
 		fmt.Fprintf(buf, "%s%q: ", indent+indent, p)
-		if err := encodeValue(buf, params[p], indent+indent, indent); err != nil {
+		if err := encodeValue(buf, params[p], indent+indent, indent, maxDepth); err != nil {
 			return err
 		}
 		if i < len(order)-1 {
@@ -226,9 +231,9 @@ func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent s
 // encodeValue writes v indented; with maxDepth > 0, objects and arrays nested maxDepth
 // levels below a section (a resource's property values, past a few levels) go on one
 // line: deeply nested intrinsic functions would otherwise take most of the bytes.
-func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error {
-	if encodeMaxDepth > 0 {
-		return encodeDepth(buf, v, prefix, indent, 1)
+func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string, maxDepth int) error {
+	if maxDepth > 0 {
+		return encodeDepth(buf, v, prefix, indent, 1, maxDepth)
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -241,22 +246,6 @@ func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error 
 	return nil
 }
 
-// encodeMaxDepth is the depth limit of the template being encoded (0: none); set by
-// EncodeTemplateDepth for one call.
-var encodeMaxDepth int
-
-// EncodeTemplateDepth is EncodeTemplateIndent with values nested deeper than maxDepth
-// levels (sections are level 1) written compact on one line.
-func EncodeTemplateDepth(tmpl map[string]interface{}, indent string, maxDepth int) ([]byte, error) {
-	encodeMu.Lock()
-	defer encodeMu.Unlock()
-	encodeMaxDepth = maxDepth
-	defer func() { encodeMaxDepth = 0 }()
-	return EncodeTemplateIndent(tmpl, indent)
-}
-
-var encodeMu sync.Mutex
-
 func compact(v interface{}) ([]byte, error) {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -267,10 +256,10 @@ func compact(v interface{}) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth int) error {
+func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth, maxDepth int) error {
 	switch t := v.(type) {
 	case map[string]interface{}:
-		if len(t) > 0 && depth < encodeMaxDepth {
+		if len(t) > 0 && depth < maxDepth {
 			keys := make([]string, 0, len(t))
 			for k := range t {
 				keys = append(keys, k)
@@ -285,7 +274,7 @@ func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth 
 				buf.WriteString(prefix + indent)
 				buf.Write(kb)
 				buf.WriteString(": ")
-				if err := encodeDepth(buf, t[k], prefix+indent, indent, depth+1); err != nil {
+				if err := encodeDepth(buf, t[k], prefix+indent, indent, depth+1, maxDepth); err != nil {
 					return err
 				}
 				if i < len(keys)-1 {
@@ -297,11 +286,11 @@ func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth 
 			return nil
 		}
 	case []interface{}:
-		if len(t) > 0 && depth < encodeMaxDepth {
+		if len(t) > 0 && depth < maxDepth {
 			buf.WriteString("[\n")
 			for i, e := range t {
 				buf.WriteString(prefix + indent)
-				if err := encodeDepth(buf, e, prefix+indent, indent, depth+1); err != nil {
+				if err := encodeDepth(buf, e, prefix+indent, indent, depth+1, maxDepth); err != nil {
 					return err
 				}
 				if i < len(t)-1 {
