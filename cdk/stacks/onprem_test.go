@@ -1,6 +1,7 @@
 package stacks
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,42 @@ func TestOrgOnPremPolicyCoversTheOrganizationsRoles(t *testing.T) {
 	} {
 		if ok, rule := newEvaluator(t, publishedMember(t).doc, tc.values).rulesHold(t); ok != tc.rules {
 			t.Errorf("member %v: rules hold %v (%s), want %v", tc.values, ok, rule, tc.rules)
+		}
+	}
+}
+
+// The depth-limited encoding is the same JSON, and no line is deeper than the limit.
+func TestEncodeTemplateDepthKeepsTheTemplate(t *testing.T) {
+	for _, path := range []string{PublishedTemplatePath, OrgTemplatePath} {
+		b, err := os.ReadFile(filepath.Join("..", "..", path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var tmpl map[string]interface{}
+		if err := json.Unmarshal(b, &tmpl); err != nil {
+			t.Fatal(err)
+		}
+		full, err := EncodeTemplateIndent(tmpl, " ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, depth := range []int{2, 3, 4, 6} {
+			out, err := EncodeTemplateDepth(tmpl, " ", depth)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var back map[string]interface{}
+			if err := json.Unmarshal(out, &back); err != nil || canon(back) != canon(tmpl) {
+				t.Fatalf("%s depth %d: not the same template (%v)", path, depth, err)
+			}
+			if len(out) >= len(full) {
+				t.Errorf("%s depth %d: %d bytes, no smaller than %d", path, depth, len(out), len(full))
+			}
+			for _, line := range strings.Split(string(out), "\n") {
+				if n := len(line) - len(strings.TrimLeft(line, " ")); n > depth+1 {
+					t.Fatalf("%s depth %d: line indented %d: %.80s", path, depth, n, line)
+				}
+			}
 		}
 	}
 }
