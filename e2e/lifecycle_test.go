@@ -193,6 +193,8 @@ func TestMemberStackThroughSNS(t *testing.T) {
 		"ApiTokenSecretArn": env.SecretARN,
 		"SysdigApiUrl":      env.SysdigURL,
 		"ExternalId":        sysdigemu.DefaultExternalID,
+		// The deployer passes the account Sysdig reports (its own Custom::SysdigExternalId).
+		"SysdigAwsAccountId": sysdigemu.DefaultSysdigAWSAccountID,
 	}
 	if err := stack.Create(ctx(t), params); err != nil {
 		t.Fatal(err)

@@ -154,10 +154,10 @@ const apiURLPattern = `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s,|]*)?$`
 
 func (s *templateStack) sysdigAccountParam() {
 	s.param(ParamSysdigAwsAccountID, &awscdk.CfnParameterProps{
-		Default:               jsii.String(DefaultSysdigAccountID),
-		AllowedPattern:        jsii.String(`^[0-9]{12}$`),
-		ConstraintDescription: jsii.String("a 12-digit AWS account id"),
-		Description:           jsii.String("AWS account Sysdig assumes the role from: 273107874544 for SaaS us1 (see Sysdig's list for other regions); on-prem: your own account."),
+		Default:               jsii.String(""),
+		AllowedPattern:        jsii.String(`^$|^[0-9]{12}$`),
+		ConstraintDescription: jsii.String("empty, or a 12-digit AWS account id"),
+		Description:           jsii.String("Empty (recommended): the AWS account Sysdig reports for your tenant (us1 without a report: 273107874544). A value given must match Sysdig's, or the stack fails before the role exists. Not used on-prem (OnPremCredentials)."),
 	})
 }
 

@@ -58,7 +58,7 @@ const (
 // Parameter values with a meaning of their own.
 const (
 	CustomEndpointKey      = "custom"       // SysdigRegion for on-prem
-	DefaultSysdigAccountID = "273107874544" // Sysdig SaaS us1 (seed)
+	DefaultSysdigAccountID = "273107874544" // Sysdig SaaS us1 (seed): the custom resource's fallback for us1 only
 	DefaultRoleName        = "sysdig-role"
 	DefaultAlias           = "role_delegation"
 	DefaultAliasPrefix     = "aws-" // Organizations: alias aws-<account id>
@@ -105,8 +105,10 @@ type ConnectStack struct {
 	TokenSecret   awssecretsmanager.CfnSecret
 	SecretPolicy  awssecretsmanager.CfnResourcePolicy
 	CaptureBucket *CaptureBucket
+	OnPrem        *OnPremAccess
 
 	externalIDInUse   *string
+	trusted           *string
 	secretArnOutput   *string
 	captureBucketName *string
 }
@@ -152,6 +154,7 @@ func (s *ConnectStack) parameters(publishable bool) {
 	s.tokenParams()
 	s.externalIDParam(false)
 	s.roleParams()
+	s.onPremParams(OnPremNone, OnPremCreateUser, OnPremExistingPrincipal)
 	s.param(ParamProviderAlias, &awscdk.CfnParameterProps{
 		Default:               jsii.String(DefaultAlias),
 		AllowedPattern:        jsii.String(`^[A-Za-z0-9_.-]{1,64}$`),
@@ -183,6 +186,8 @@ func (s *ConnectStack) parameters(publishable bool) {
 func (s *ConnectStack) conditionsAndRules() {
 	s.endpointAndTokenConditions()
 	s.cond(CondFetchExternalID, empty(s.str(ParamExternalID)))
+	s.trustConditions(true)
+	s.askSysdigCondition()
 	s.cond(CondHasBoundary, notEmpty(s.str(ParamPermissionsBoundaryArn)))
 	s.cond(CondCreateBucket, awscdk.Fn_ConditionEquals(s.str(ParamCreateCaptureBucket), jsii.String("true")))
 	s.cond(CondHasBucketName, notEmpty(s.str(ParamCaptureBucketName)))
@@ -209,10 +214,8 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 		SkipTlsVerify:    s.str(ParamSkipTLSVerify),
 	}
 
-	// External ID: given, or fetched from Sysdig.
-	ext := common
-	ext.Condition = s.Conditions[CondFetchExternalID]
-	s.ExternalID = NewSysdigExternalID(s.Stack, "SysdigExternalId", &ext)
+	// External ID and Sysdig's AWS account: given, or read from Sysdig.
+	s.ExternalID = NewSysdigExternalID(s.Stack, "SysdigExternalId", s.externalIDProps(common))
 	s.externalIDInUse = s.ifCond(CondFetchExternalID, s.ExternalID.ExternalID(), s.str(ParamExternalID))
 
 	// Capture bucket: created, existing, or none.
@@ -223,19 +226,31 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 	})
 	s.captureBucketName = s.ifCond(CondCreateBucket, s.CaptureBucket.Bucket.BucketName(), s.str(ParamCaptureBucketName))
 
+	// On-prem: the user, its key and secret (CreateUser) and the AssumeRole policy; the
+	// policy names the role, so it is made after the role.
+	boundary := s.ifCond(CondHasBoundary, s.str(ParamPermissionsBoundaryArn), awscdk.Aws_NO_VALUE())
+	s.OnPrem = s.onPremUser(onPremUserProps{
+		Path:     s.str(ParamRolePath),
+		Boundary: boundary,
+		KmsKey:   s.ifCond(CondHasTokenKmsKey, s.str(ParamAPITokenKmsKeyArn), awscdk.Aws_NO_VALUE()),
+	})
+
 	// Configure Role Delegation.
+	s.trusted = s.ifCond(CondOnPrem, s.OnPrem.PrincipalArn, rootArn(s.sysdigAccountInUse(s.ExternalID)))
 	s.Role = NewSysdigRole(s.Stack, "Sysdig", &SysdigRoleProps{
-		SysdigAccountID:        s.str(ParamSysdigAwsAccountID),
+		TrustedPrincipalArn:    s.trusted,
 		ExternalID:             s.externalIDInUse,
 		RoleName:               s.str(ParamRoleName),
 		Path:                   s.str(ParamRolePath),
-		PermissionsBoundaryArn: s.ifCond(CondHasBoundary, s.str(ParamPermissionsBoundaryArn), awscdk.Aws_NO_VALUE()),
+		PermissionsBoundaryArn: boundary,
 		CaptureBucketName:      s.captureBucketName,
 		CaptureBucketCondition: s.Conditions[CondUseCaptureBucket],
 	})
+	s.onPremPolicy(s.OnPrem, s.Role.Role.RoleArn(), nil)
 
 	// Get Role ARN + Add the AWS Account.
 	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(common, s.Role, s.str(ParamProviderAlias)))
+	s.Provider.Resource.Node().AddDependency(s.OnPrem.Ready)
 
 	s.stableLogicalIDs()
 }

@@ -47,6 +47,11 @@ func publishedStack(t *testing.T) *synthesized {
 	return published
 }
 
+// trustedPrincipal: the on-prem principal, or the root of Sysdig's account as the
+// custom resource answers it (SysdigAwsAccountId empty) or as given.
+const trustedPrincipal = `{"Fn::If":["OnPremPrincipal",{"Fn::If":["CreateOnPremUser",{"Fn::GetAtt":["OnPremUser","Arn"]},{"Ref":"OnPremPrincipalArn"}]},
+	{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Fn::If":["UseReportedSysdigAccount",{"Fn::GetAtt":["SysdigExternalId","SysdigAwsAccountId"]},{"Ref":"SysdigAwsAccountId"}]},":root"]]}]}`
+
 const externalIDInUse = `{"Fn::If":["FetchExternalId",{"Fn::GetAtt":["SysdigExternalId","ExternalId"]},{"Ref":"ExternalId"}]}`
 
 func TestSysdigRoleTrustsSysdigAccountWithExternalID(t *testing.T) {
@@ -57,7 +62,7 @@ func TestSysdigRoleTrustsSysdigAccountWithExternalID(t *testing.T) {
 		"Statement": [{
 			"Action": "sts:AssumeRole",
 			"Effect": "Allow",
-			"Principal": {"AWS": {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "SysdigAwsAccountId"}, ":root"]]}},
+			"Principal": {"AWS": `+trustedPrincipal+`},
 			"Condition": {"StringEquals": {"sts:ExternalId": `+externalIDInUse+`}}
 		}]}`)
 	equalJSON(t, "role name", role["RoleName"], `{"Ref":"RoleName"}`)
@@ -223,9 +228,10 @@ func TestCustomResourcesWiring(t *testing.T) {
 
 	ext := s.resource(t, "SysdigExternalId")
 	equalJSON(t, "external id type", ext["Type"], `"Custom::SysdigExternalId"`)
-	equalJSON(t, "external id condition", ext["Condition"], `"FetchExternalId"`)
+	equalJSON(t, "external id condition", ext["Condition"], `"AskSysdig"`)
 	equalJSON(t, "external id properties", props(ext), `{"ServiceToken":`+token+`,"ServiceTimeout":"420",
-		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"}}`)
+		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"},
+		"SysdigRegion":{"Ref":"SysdigRegion"},"SysdigAwsAccountId":{"Ref":"SysdigAwsAccountId"},"OnPremCredentials":{"Ref":"OnPremCredentials"}}`)
 
 	prov := s.resource(t, "SysdigProvider")
 	equalJSON(t, "provider type", prov["Type"], `"Custom::SysdigProvider"`)
@@ -236,7 +242,7 @@ func TestCustomResourcesWiring(t *testing.T) {
 		"SysdigApiUrl":`+apiURL+`,"ApiTokenSecretId":`+secretID+`,"SkipTlsVerify":{"Ref":"SkipTlsVerify"},
 		"RoleArn":{"Fn::GetAtt":["SysdigRole","Arn"]},"Alias":{"Ref":"ProviderAlias"},"Regions":{"Ref":"DiscoveryRegions"},
 		"OnExisting":{"Ref":"OnExisting"},"DeregisterOnDelete":{"Ref":"DeregisterOnDelete"},"ProviderApi":{"Ref":"ProviderApi"}}`)
-	equalJSON(t, "provider waits for the role and every policy", prov["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+	equalJSON(t, "provider waits for the role, every policy and the on-prem access", prov["DependsOn"], `["OnPremReady","SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
 	equalJSON(t, "policies handle", s.resource(t, "SysdigPoliciesReady")["Metadata"],
 		`{"PoliciesAttached":{"sysdig_cloudwatch":{"Ref":"SysdigCloudWatchPolicy"},"sysdig_s3":{"Fn::If":["UseCaptureBucket",{"Ref":"SysdigS3Policy"},""]}}}`)
 
@@ -269,7 +275,12 @@ func TestOutputs(t *testing.T) {
 		OutProviderAlias:      `{"Fn::GetAtt":["SysdigProvider","Alias"]}`,
 		OutReportedSysdigAcct: `{"Fn::GetAtt":["SysdigExternalId","SysdigAwsAccountId"]}`,
 		OutConnectorLogGroup:  `{"Ref":"ConnectorLogGroup"}`,
-		OutCaptureBucket:      `{"Fn::If":["CreateCaptureBucketCondition",{"Ref":"CaptureBucket"},{"Ref":"CaptureBucketName"}]}`,
+		OutTrustedPrincipal:   trustedPrincipal,
+		OutOnPremSecretArn:    `{"Ref":"OnPremCredentialsSecret"}`,
+		OutOnPremUserName:     `{"Ref":"OnPremUser"}`,
+		OutOnPremPolicy: `{"Fn::Join":["",["{\"Statement\":[{\"Action\":\"sts:AssumeRole\",\"Effect\":\"Allow\",\"Resource\":\"",
+			{"Fn::GetAtt":["SysdigRole","Arn"]},"\",\"Sid\":\"AssumeTheSysdigRole\"}],\"Version\":\"2012-10-17\"}"]]}`,
+		OutCaptureBucket: `{"Fn::If":["CreateCaptureBucketCondition",{"Ref":"CaptureBucket"},{"Ref":"CaptureBucketName"}]}`,
 		OutTokenSecretArn: `{"Fn::If":["CreateTokenSecret",{"Ref":"ApiTokenSecretResource"},{"Fn::If":["TokenSecretIsArn",{"Ref":"ApiTokenSecret"},
 			{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}`,
 	}
@@ -288,7 +299,10 @@ func TestOutputs(t *testing.T) {
 		}
 	}
 	equalJSON(t, "capture bucket output condition", out[OutCaptureBucket].(map[string]interface{})["Condition"], `"UseCaptureBucket"`)
-	equalJSON(t, "reported account output condition", out[OutReportedSysdigAcct].(map[string]interface{})["Condition"], `"FetchExternalId"`)
+	equalJSON(t, "reported account output condition", out[OutReportedSysdigAcct].(map[string]interface{})["Condition"], `"AskSysdig"`)
+	for name, cond := range map[string]string{OutOnPremSecretArn: CondCreateOnPremUser, OutOnPremUserName: CondCreateOnPremUser, OutOnPremPolicy: CondPrintOnPremPolicy} {
+		equalJSON(t, name+" condition", out[name].(map[string]interface{})["Condition"], `"`+cond+`"`)
+	}
 }
 
 func TestParametersAreDescribedValidatedAndGrouped(t *testing.T) {
@@ -321,19 +335,24 @@ func TestParametersAreDescribedValidatedAndGrouped(t *testing.T) {
 	equalJSON(t, "NoEcho token", params[ParamAPIToken].(map[string]interface{})["NoEcho"], `true`)
 	equalJSON(t, "Sysdig regions", params[ParamSysdigRegion].(map[string]interface{})["AllowedValues"],
 		`["us1","us2","us3","us4","eu1","eu2","au1","in1","me2","jp1","custom"]`)
-	equalJSON(t, "default account", params[ParamSysdigAwsAccountID].(map[string]interface{})["Default"], `"273107874544"`)
+	equalJSON(t, "default account: the one Sysdig reports", params[ParamSysdigAwsAccountID].(map[string]interface{})["Default"], `""`)
+	equalJSON(t, "on-prem modes", params[ParamOnPremCredentials].(map[string]interface{})["AllowedValues"], `["None","CreateUser","ExistingPrincipal"]`)
+	equalJSON(t, "default on-prem mode", params[ParamOnPremCredentials].(map[string]interface{})["Default"], `"None"`)
 	equalJSON(t, "default role", params[ParamRoleName].(map[string]interface{})["Default"], `"sysdig-role"`)
 	// No default code bucket: its owner chooses the code that reads the token.
 	equalJSON(t, "no default code prefix", params[ParamCodeBucketPrefix].(map[string]interface{})["Default"], `""`)
 	equalJSON(t, "default code key", params[ParamCodeKey].(map[string]interface{})["Default"], `"`+launch.DefaultCodeKey+`"`)
 
 	for name, cases := range map[string]map[string]bool{
-		ParamAPITokenSecret:    {"": true, "sysdig/api-token": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sysdig-AbCdEf": true, "bad name!": false},
-		ParamDiscoveryRegions:  {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": false},
-		ParamExternalID:        {"": true, "04acdd59-4c98-4d11-8ee5-424326248161": true, "x": false},
-		ParamSysdigCustomURL:   {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false},
-		ParamRolePath:          {"/": true, "/sysdig/": true, "sysdig": false, "/sysdig": false},
-		ParamCaptureBucketName: {"": true, "my-captures": true, "My_Bucket": false},
+		ParamAPITokenSecret:     {"": true, "sysdig/api-token": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sysdig-AbCdEf": true, "bad name!": false},
+		ParamDiscoveryRegions:   {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": false},
+		ParamExternalID:         {"": true, "04acdd59-4c98-4d11-8ee5-424326248161": true, "x": false},
+		ParamSysdigCustomURL:    {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false},
+		ParamRolePath:           {"/": true, "/sysdig/": true, "sysdig": false, "/sysdig": false},
+		ParamCaptureBucketName:  {"": true, "my-captures": true, "My_Bucket": false},
+		ParamSysdigAwsAccountID: {"": true, "273107874544": true, "27310787454": false},
+		ParamOnPremPrincipalArn: {"": true, "arn:aws:iam::123456789012:role/sysdig-onprem": true, "arn:aws:iam::123456789012:user/ops/sysdig": true,
+			"arn:aws:sts::123456789012:assumed-role/x/y": false, "arn:aws:iam::123456789012:root": false},
 	} {
 		re := regexp.MustCompile(params[name].(map[string]interface{})["AllowedPattern"].(string))
 		for v, ok := range cases {
@@ -362,11 +381,29 @@ func TestConditionsScenarios(t *testing.T) {
 			values: map[string]string{ParamAPIToken: token}, rules: true,
 			exist:  []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"},
 			absent: []string{"CaptureBucket", "CaptureBucketPolicy", "SysdigS3Policy"}},
-		{name: "existing secret by name, given external id, existing bucket",
+		{name: "existing secret by name, given external id (the account still read from Sysdig), existing bucket",
 			values: map[string]string{ParamAPITokenSecret: "sysdig/api-token", ParamExternalID: "04acdd59-4c98-4d11-8ee5-424326248161", ParamCaptureBucketName: "my-captures"}, rules: true,
-			exist:  []string{"SysdigS3Policy"},
-			absent: []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId", "CaptureBucket"}},
+			exist:  []string{"SysdigS3Policy", "SysdigExternalId"},
+			absent: []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "CaptureBucket"}},
 		{name: "no code bucket prefix", values: map[string]string{ParamAPIToken: token}, noCode: true, rules: false},
+		{name: "external id and account given: Sysdig is not asked",
+			values: map[string]string{ParamAPITokenSecret: "sysdig/api-token", ParamExternalID: "04acdd59-4c98-4d11-8ee5-424326248161", ParamSysdigAwsAccountID: "273107874544"}, rules: true,
+			absent: []string{"SysdigExternalId", "OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret", "OnPremAssumeRole"}},
+		{name: "on-prem, CreateUser",
+			values: map[string]string{ParamAPIToken: token, ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com", ParamOnPremCredentials: OnPremCreateUser}, rules: true,
+			exist: []string{"SysdigExternalId", "OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret", "OnPremAssumeRole"}},
+		{name: "on-prem, CreateUser, external id given: Sysdig is not asked",
+			values: map[string]string{ParamAPIToken: token, ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com", ParamOnPremCredentials: OnPremCreateUser, ParamExternalID: "abc"}, rules: true,
+			exist: []string{"OnPremUser", "OnPremAssumeRole"}, absent: []string{"SysdigExternalId"}},
+		{name: "on-prem, ExistingPrincipal role of this account: policy attached",
+			values: map[string]string{ParamAPIToken: token, ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com", ParamOnPremCredentials: OnPremExistingPrincipal, ParamOnPremPrincipalArn: "arn:aws:iam::123456789012:role/sysdig-backend"}, rules: true,
+			exist: []string{"OnPremAssumeRole"}, absent: []string{"OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret"}},
+		{name: "on-prem, ExistingPrincipal in another account: policy printed",
+			values: map[string]string{ParamAPIToken: token, ParamSysdigRegion: "custom", ParamSysdigCustomURL: "https://sysdig.example.com", ParamOnPremCredentials: OnPremExistingPrincipal, ParamOnPremPrincipalArn: "arn:aws:iam::210987654321:role/sysdig-backend"}, rules: true,
+			absent: []string{"OnPremAssumeRole", "OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret"}},
+		{name: "on-prem, ExistingPrincipal without its ARN", values: map[string]string{ParamAPIToken: token, ParamOnPremCredentials: OnPremExistingPrincipal}, rules: false},
+		{name: "on-prem credentials with a SaaS region", values: map[string]string{ParamAPIToken: token, ParamOnPremCredentials: OnPremCreateUser}, rules: false},
+		{name: "a principal ARN without ExistingPrincipal", values: map[string]string{ParamAPIToken: token, ParamOnPremPrincipalArn: "arn:aws:iam::123456789012:role/x"}, rules: false},
 		{name: "existing secret by ARN with KMS key, created bucket with a generated name",
 			values: map[string]string{ParamAPITokenSecret: "arn:aws:secretsmanager:us-east-1:123456789012:secret:sysdig-AbCdEf", ParamAPITokenKmsKeyArn: "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab", ParamCreateCaptureBucket: "true"}, rules: true,
 			exist:  []string{"CaptureBucket", "CaptureBucketPolicy", "SysdigS3Policy", "SysdigExternalId"},
@@ -437,8 +474,8 @@ func TestAwsSolutionsHasNoUnsuppressedFindings(t *testing.T) {
 			}
 		}
 	}
-	if n != 4 {
-		t.Errorf("%d suppressions; the four reviewed ones are IAM5 x2, S1, SMG4 (update README.md when this changes)", n)
+	if n != 5 {
+		t.Errorf("%d suppressions; the five reviewed ones are IAM5 x2, S1, SMG4 x2 (update the docs when this changes)", n)
 	}
 }
 

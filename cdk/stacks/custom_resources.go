@@ -89,10 +89,29 @@ type SysdigExternalID struct {
 	Resource awscdk.CustomResource
 }
 
+// ExternalIDProps configures Custom::SysdigExternalId. The three optional values let it
+// choose the AWS account the role trusts (Data.SysdigAwsAccountId) and fail before the
+// role exists when that account is wrong or unknown; nil values are not sent.
+type ExternalIDProps struct {
+	CommonProps
+	// SysdigRegion is the stack's SysdigRegion (us1 falls back to Sysdig's documented
+	// account when the tenant does not report one; no other region does).
+	SysdigRegion *string
+	// SysdigAwsAccountId is the account given (empty: the one Sysdig reports); a
+	// different reported one fails.
+	SysdigAwsAccountId *string
+	// OnPremCredentials other than None: the role trusts an on-prem principal, the
+	// account is only reported.
+	OnPremCredentials *string
+}
+
 // NewSysdigExternalID creates Custom::SysdigExternalId.
-func NewSysdigExternalID(scope constructs.Construct, id string, props *CommonProps) *SysdigExternalID {
+func NewSysdigExternalID(scope constructs.Construct, id string, props *ExternalIDProps) *SysdigExternalID {
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	properties := props.properties()
+	putOptional(properties, "SysdigRegion", props.SysdigRegion)
+	putOptional(properties, "SysdigAwsAccountId", props.SysdigAwsAccountId)
+	putOptional(properties, "OnPremCredentials", props.OnPremCredentials)
 	res := awscdk.NewCustomResource(c, jsii.String("Resource"), &awscdk.CustomResourceProps{
 		ServiceToken:   props.ServiceToken,
 		ResourceType:   jsii.String(ExternalIDResourceType),

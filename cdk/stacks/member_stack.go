@@ -28,6 +28,7 @@ var memberParameterGroups = []parameterGroup{
 	{"Registrar (the deployer stack's outputs)", []string{ParamRegistrarTopicArn, ParamAPITokenSecretArn}},
 	{"Sysdig endpoint", []string{ParamSysdigAPIURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
 	{"Role delegation", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
+	{"On-prem Sysdig: who assumes the role", []string{ParamOnPremCredentials, ParamOnPremPrincipalArn}},
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 }
@@ -59,9 +60,13 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 		Description:           jsii.String("Sysdig API base URL of your tenant."),
 	})
 	s.sysdigAccountParam()
+	s.Params[ParamSysdigAwsAccountID].SetDescription(jsii.String("Sysdig's AWS account the role trusts (the deployer passes the one Sysdig reports; by hand: sysdig-connect external-id). Not used on-prem."))
 	s.skipTLSParam()
 	s.externalIDParam(true)
 	s.roleParams()
+	// A user per account would give the on-prem backend one key per account: the deployer
+	// creates one user (CreateUser there) and passes it here as ExistingPrincipal.
+	s.onPremParams(OnPremNone, OnPremExistingPrincipal)
 	s.registrationParams()
 	s.aliasPrefixParam()
 	s.param(ParamCaptureBucketName, &awscdk.CfnParameterProps{
@@ -73,9 +78,11 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 
 	s.cond(CondHasBoundary, notEmpty(s.str(ParamPermissionsBoundaryArn)))
 	s.cond(CondUseCaptureBucket, notEmpty(s.str(ParamCaptureBucketName)))
+	s.trustConditions(false)
+	trusted := s.ifCond(CondOnPrem, s.str(ParamOnPremPrincipalArn), rootArn(s.str(ParamSysdigAwsAccountID)))
 
 	s.Role = NewSysdigRole(s.Stack, "Sysdig", &SysdigRoleProps{
-		SysdigAccountID:        s.str(ParamSysdigAwsAccountID),
+		TrustedPrincipalArn:    trusted,
 		ExternalID:             s.str(ParamExternalID),
 		RoleName:               s.str(ParamRoleName),
 		Path:                   s.str(ParamRolePath),
@@ -94,6 +101,7 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 	setLogicalID(s.Provider.Resource, "SysdigProvider")
 
 	s.output(OutRoleArn, "ARN of the role Sysdig assumes.", s.Role.Role.RoleArn(), nil)
+	s.output(OutTrustedPrincipal, "The principal the role trusts: Sysdig's account root, or the on-prem principal.", trusted, nil)
 	s.output(OutProviderID, "Id of this account's registration in Sysdig.", s.Provider.ProviderID(), nil)
 	s.output(OutProviderStatus, "Status Sysdig reported for the registration.", s.Provider.Status(), nil)
 	s.output(OutProviderAlias, "Alias of the account in Sysdig.", s.Provider.Alias(), nil)

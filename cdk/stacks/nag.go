@@ -18,6 +18,11 @@ const (
 	reasonNoRotation = "The Sysdig Monitor API token is issued by Sysdig, not by AWS: a Secrets Manager rotation function cannot mint a new one. " +
 		"Rotate it in Sysdig and update the secret (or the ApiToken parameter)."
 	reasonStackSetID = "Only DescribeStackInstance on this stack's StackSet, whose ARN ends in an id CloudFormation generates."
+	reasonOnPremKey  = "The seed's on-prem Sysdig backend authenticates to AWS with an access key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its Deployments), " +
+		"so OnPremCredentials=CreateUser creates an IAM user whose only permission is sts:AssumeRole on the Sysdig role, and keeps its key here. " +
+		"A rotation function cannot restart the on-prem Deployments: rotate with sysdig-connect onprem rotate-key. ExistingPrincipal (an instance, IRSA or Pod Identity role) needs no key at all."
+	reasonOnPremOrgRoles = "On-prem with AWS Organizations: one principal assumes the Sysdig role in every account of the organization; the resource names the role's exact " +
+		"path and name in any account (*), and aws:ResourceOrgID limits it to this organization's accounts, whose ids the template cannot list."
 	reasonTopicNoKMS = "Messages hold no token (only the secret's ARN) and a response URL valid for one request; TLS-only (topic policy). " +
 		"aws/sns cannot serve publishers in other accounts, and a customer managed key would have to let every principal of the organization use it."
 )
@@ -49,4 +54,5 @@ func acknowledgeValidationWarnings(s *ConnectStack) {
 	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
 	ack(s.Stack, "W1030", reasonSigningNoValue)
 	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
+	ack(s.OnPrem.User, "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
 }

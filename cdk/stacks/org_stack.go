@@ -80,11 +80,13 @@ type OrgStack struct {
 	Subscription  awssns.CfnSubscription
 	Permission    awslambda.CfnPermission
 	ExternalID    *SysdigExternalID
+	OnPrem        *OnPremAccess
 	StackSet      awscloudformation.CfnStackSet
 	Role          *SysdigRole     // the management account's own, conditional
 	Provider      *SysdigProvider // the management account's own, conditional
 	MemberBody    string          // the member template embedded in the StackSet
 	externalIDUse *string
+	trusted       *string
 	secretArn     *string
 
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
@@ -97,6 +99,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig endpoint", []string{ParamSysdigRegion, ParamSysdigCustomURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
 	{"Sysdig API token (exactly one of the first two; stays in this account)", []string{ParamAPITokenSecret, ParamAPIToken, ParamAPITokenKmsKeyArn}},
 	{"Role delegation (every account)", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
+	{"On-prem Sysdig: who assumes the roles", []string{ParamOnPremCredentials, ParamOnPremPrincipalArn}},
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
@@ -224,6 +227,7 @@ func (s *OrgStack) parameters(publishable bool) {
 	s.tokenParams()
 	s.externalIDParam(false)
 	s.roleParams()
+	s.onPremParams(OnPremNone, OnPremCreateUser, OnPremExistingPrincipal)
 	s.registrationParams()
 	s.aliasPrefixParam()
 	s.param(ParamCaptureBucketName, &awscdk.CfnParameterProps{
@@ -273,6 +277,8 @@ func (s *OrgStack) parameters(publishable bool) {
 func (s *OrgStack) conditionsAndRules() {
 	s.endpointAndTokenConditions()
 	s.cond(CondFetchExternalID, empty(s.str(ParamExternalID)))
+	s.trustConditions(true)
+	s.askSysdigCondition()
 	s.cond(CondHasBoundary, notEmpty(s.str(ParamPermissionsBoundaryArn)))
 	s.cond(CondUseCaptureBucket, notEmpty(s.str(ParamCaptureBucketName)))
 	s.cond(CondHasDiscoveryRegions, notEmpty(s.str(ParamDiscoveryRegions)))
@@ -378,20 +384,32 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		SkipTlsVerify:    s.str(ParamSkipTLSVerify),
 		ServiceTimeout:   seconds(OrgServiceTimeoutSeconds),
 	}
-	ext := common
-	ext.Condition = s.Conditions[CondFetchExternalID]
-	s.ExternalID = NewSysdigExternalID(s.Stack, "SysdigExternalId", &ext)
+	s.ExternalID = NewSysdigExternalID(s.Stack, "SysdigExternalId", s.externalIDProps(common))
 	s.externalIDUse = s.ifCond(CondFetchExternalID, s.ExternalID.ExternalID(), s.str(ParamExternalID))
+
+	// On-prem: one principal in this account assumes the role in every account.
+	boundary := s.ifCond(CondHasBoundary, s.str(ParamPermissionsBoundaryArn), awscdk.Aws_NO_VALUE())
+	s.OnPrem = s.onPremUser(onPremUserProps{
+		Path:     s.str(ParamRolePath),
+		Boundary: boundary,
+		KmsKey:   s.ifCond(CondHasTokenKmsKey, s.str(ParamAPITokenKmsKeyArn), awscdk.Aws_NO_VALUE()),
+	})
+	// The role has the same path and name in every account of the organization, and only there.
+	s.onPremPolicy(s.OnPrem, awscdk.Fn_Join(jsii.String(""), &[]*string{
+		jsii.String("arn:"), awscdk.Aws_PARTITION(), jsii.String(":iam::*:role"), s.str(ParamRolePath), s.str(ParamRoleName),
+	}), map[string]interface{}{"StringEquals": map[string]interface{}{"aws:ResourceOrgID": s.str(ParamOrganizationID)}})
+	suppress(s.OnPrem.Policy, "AwsSolutions-IAM5", reasonOnPremOrgRoles)
+	s.trusted = s.ifCond(CondOnPrem, s.OnPrem.PrincipalArn, rootArn(s.sysdigAccountInUse(s.ExternalID)))
 
 	s.stackSet(props, apiURL)
 
 	// The management account: StackSets never deploy there.
 	s.Role = NewSysdigRole(s.Stack, "Sysdig", &SysdigRoleProps{
-		SysdigAccountID:        s.str(ParamSysdigAwsAccountID),
+		TrustedPrincipalArn:    s.trusted,
 		ExternalID:             s.externalIDUse,
 		RoleName:               s.str(ParamRoleName),
 		Path:                   s.str(ParamRolePath),
-		PermissionsBoundaryArn: s.ifCond(CondHasBoundary, s.str(ParamPermissionsBoundaryArn), awscdk.Aws_NO_VALUE()),
+		PermissionsBoundaryArn: boundary,
 		CaptureBucketName:      s.str(ParamCaptureBucketName),
 		CaptureBucketCondition: s.Conditions[CondConnectManagementCapture],
 		Condition:              s.Conditions[CondConnectManagement],
@@ -399,6 +417,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	prov := common
 	prov.Condition = s.Conditions[CondConnectManagement]
 	s.Provider = NewSysdigProvider(s.Stack, "SysdigProvider", s.providerProps(prov, s.Role, s.aliasFromPrefix()))
+	// The on-prem principal can assume the roles before any of them is registered.
+	s.Provider.Resource.Node().AddDependency(s.OnPrem.Ready)
+	s.StackSet.Node().AddDependency(s.OnPrem.Ready)
 
 	setRoleLogicalIDs(s.Role)
 	setLogicalID(s.Provider.Resource, "SysdigProvider")
@@ -431,7 +452,12 @@ func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 		param(ParamRegistrarTopicArn, s.Topic.Ref()),
 		param(ParamAPITokenSecretArn, s.secretArn),
 		param(ParamSysdigAPIURL, apiURL),
-		param(ParamSysdigAwsAccountID, s.str(ParamSysdigAwsAccountID)),
+		// Members trust the deployer's on-prem principal (its user, or the one given), or
+		// Sysdig's account as the deployer's custom resource chose it.
+		param(ParamOnPremCredentials, s.ifCond(CondOnPrem, jsii.String(OnPremExistingPrincipal), jsii.String(OnPremNone))),
+		awscdk.Fn_ConditionIf(jsii.String(CondOnPrem),
+			map[string]interface{}{"ParameterKey": ParamOnPremPrincipalArn, "ParameterValue": s.OnPrem.PrincipalArn},
+			map[string]interface{}{"ParameterKey": ParamSysdigAwsAccountID, "ParameterValue": s.sysdigAccountInUse(s.ExternalID)}),
 		param(ParamSkipTLSVerify, s.str(ParamSkipTLSVerify)),
 		param(ParamExternalID, s.externalIDUse),
 		param(ParamRoleName, s.str(ParamRoleName)),
@@ -500,7 +526,11 @@ func (s *OrgStack) outputs() {
 	s.output(OutMemberStackSetID, "The StackSet that connects the member accounts.", s.StackSet.AttrStackSetId(), nil)
 	s.output(OutRoleArn, "ARN of the role Sysdig assumes in this account.", s.Role.Role.RoleArn(), s.Conditions[CondConnectManagement])
 	s.output(OutProviderID, "Id of this account's registration in Sysdig.", s.Provider.ProviderID(), s.Conditions[CondConnectManagement])
-	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as Sysdig reports it (compare with SysdigAwsAccountId).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondFetchExternalID])
+	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as the custom resource chose it (reported by Sysdig, or given).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondAskSysdig])
+	s.output(OutTrustedPrincipal, "The principal every account's role trusts: Sysdig's account root, or the on-prem principal.", s.trusted, nil)
+	s.output(OutOnPremSecretArn, "Secret with the on-prem backend's access key (sysdig-connect onprem k8s-secret --secret <this>).", s.OnPrem.Secret.Ref(), s.Conditions[CondCreateOnPremUser])
+	s.output(OutOnPremUserName, "IAM user of the on-prem backend (sysdig-connect onprem rotate-key --user <this>).", s.OnPrem.User.Ref(), s.Conditions[CondCreateOnPremUser])
+	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutRegistrarLogGroup, "Log group of the registrar (read it when a registration fails).", s.Registrar.LogGroup.LogGroupName(), nil)
 }
 
@@ -516,4 +546,5 @@ func (s *OrgStack) acknowledgeValidationWarnings() {
 	ack(s.TokenSecret, "W1030", "The secret exists only under CreateTokenSecret, i.e. when ApiToken is not empty.")
 	ack(s.Stack, "W1030", reasonSigningNoValue)
 	ack(s.Role.Role.Node().DefaultChild(), "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
+	ack(s.OnPrem.User, "W1030", "PermissionsBoundary is Fn::If(HasPermissionsBoundary, the ARN, AWS::NoValue): never empty.")
 }

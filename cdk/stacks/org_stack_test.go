@@ -125,7 +125,7 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 		t.Error("without tags context the StackSet has no Tags (stack tags given at launch propagate instead)")
 	}
 	equalJSON(t, "ready before the first member publishes", ss["DependsOn"],
-		`["RegistrarAsyncInvokeConfig","RegistrarFunction","RegistrarInvokePermission","RegistrarSubscription","RegistrarTopicPolicy"]`)
+		`["OnPremReady","RegistrarAsyncInvokeConfig","RegistrarFunction","RegistrarInvokePermission","RegistrarSubscription","RegistrarTopicPolicy"]`)
 
 	params := s.section("Parameters")
 	equalJSON(t, "CallAs values", params[ParamCallAs].(map[string]interface{})["AllowedValues"], `["SELF","DELEGATED_ADMIN"]`)
@@ -157,7 +157,14 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 	for _, e := range p["Parameters"].([]interface{}) {
 		em := e.(map[string]interface{})
 		if fi, ok := em["Fn::If"].([]interface{}); ok {
-			equalJSON(t, "an optional parameter is dropped, not emptied", fi[2], `{"Ref":"AWS::NoValue"}`)
+			// Either an optional parameter dropped (not emptied), or one of two parameters:
+			// the on-prem principal or Sysdig's account.
+			if other, ok := fi[2].(map[string]interface{}); ok && other["ParameterKey"] != nil {
+				equalJSON(t, "on-prem or SaaS", fi[0], `"`+CondOnPrem+`"`)
+				passed[other["ParameterKey"].(string)] = canon(other["ParameterValue"])
+			} else {
+				equalJSON(t, "an optional parameter is dropped, not emptied", fi[2], `{"Ref":"AWS::NoValue"}`)
+			}
 			em = fi[1].(map[string]interface{})
 		}
 		passed[em["ParameterKey"].(string)] = canon(em["ParameterValue"])
@@ -180,6 +187,9 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 		ParamRolePath:               `{"Ref":"RolePath"}`,
 		ParamPermissionsBoundaryArn: `{"Ref":"PermissionsBoundaryArn"}`,
 		ParamProviderAliasPrefix:    `{"Ref":"ProviderAliasPrefix"}`,
+		ParamOnPremCredentials:      `{"Fn::If":["OnPremPrincipal","ExistingPrincipal","None"]}`,
+		ParamOnPremPrincipalArn:     `{"Fn::If":["CreateOnPremUser",{"Fn::GetAtt":["OnPremUser","Arn"]},{"Ref":"OnPremPrincipalArn"}]}`,
+		ParamSysdigAwsAccountID:     `{"Fn::If":["UseReportedSysdigAccount",{"Fn::GetAtt":["SysdigExternalId","SysdigAwsAccountId"]},{"Ref":"SysdigAwsAccountId"}]}`,
 	} {
 		if passed[name] != canon(parse(t, want)) {
 			t.Errorf("StackSet parameter %s = %s, want %s", name, passed[name], want)
@@ -358,7 +368,7 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 	prov := props(s.resource(t, "SysdigProvider"))
 	equalJSON(t, "own role", prov["RoleArn"], `{"Fn::GetAtt":["SysdigRole","Arn"]}`)
 	equalJSON(t, "alias", prov["Alias"], `{"Fn::Join":["",[{"Ref":"ProviderAliasPrefix"},{"Ref":"AWS::AccountId"}]]}`)
-	equalJSON(t, "own role waits for its policies", s.resource(t, "SysdigProvider")["DependsOn"], `["SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
+	equalJSON(t, "own role waits for its policies", s.resource(t, "SysdigProvider")["DependsOn"], `["OnPremReady","SysdigCloudWatchPolicy","SysdigPoliciesReady","SysdigRole"]`)
 	role := props(s.resource(t, "SysdigRole"))
 	equalJSON(t, "boundary", role["PermissionsBoundary"], `{"Fn::If":["HasPermissionsBoundary",{"Ref":"PermissionsBoundaryArn"},{"Ref":"AWS::NoValue"}]}`)
 	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
@@ -384,8 +394,15 @@ func TestOrgManagementAccountIsConnectedOnlyOnRequest(t *testing.T) {
 		{"management account, new secret, fetched external id", with(ParamAPIToken, token), true,
 			[]string{"SysdigRole", "SysdigProvider", "SysdigPoliciesReady", "ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"},
 			[]string{"SysdigS3Policy"}},
-		{"management account with a capture bucket", with(ParamAPITokenSecret, "sysdig/api-token", ParamCaptureBucketName, "org-captures", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161"), true,
+		{"management account with a capture bucket", with(ParamAPITokenSecret, "sysdig/api-token", ParamCaptureBucketName, "org-captures", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161", ParamSysdigAwsAccountID, "273107874544"), true,
 			[]string{"SysdigRole", "SysdigS3Policy"}, []string{"ApiTokenSecretResource", "ApiTokenSecretPolicy", "SysdigExternalId"}},
+		{"external id given, account read from Sysdig", with(ParamAPITokenSecret, "sysdig/api-token", ParamExternalID, "04acdd59-4c98-4d11-8ee5-424326248161"), true,
+			[]string{"SysdigExternalId"}, []string{"OnPremUser", "OnPremAssumeRole"}},
+		{"on-prem, CreateUser: one user for every account", with(ParamAPIToken, token, ParamSysdigRegion, "custom", ParamSysdigCustomURL, "https://sysdig.example.com", ParamOnPremCredentials, OnPremCreateUser), true,
+			[]string{"OnPremUser", "OnPremAccessKey", "OnPremCredentialsSecret", "OnPremAssumeRole"}, nil},
+		{"on-prem, ExistingPrincipal elsewhere", with(ParamAPIToken, token, ParamSysdigRegion, "custom", ParamSysdigCustomURL, "https://sysdig.example.com", ParamOnPremCredentials, OnPremExistingPrincipal, ParamOnPremPrincipalArn, "arn:aws:iam::210987654321:role/sysdig"), true,
+			nil, []string{"OnPremUser", "OnPremAssumeRole"}},
+		{"on-prem credentials with a SaaS region", with(ParamAPIToken, token, ParamOnPremCredentials, OnPremCreateUser), false, nil, nil},
 		{"not the management account", with(ParamAPITokenSecret, "sysdig/api-token", ParamConnectManagementAccount, "false", ParamCaptureBucketName, "org-captures"), true,
 			nil, []string{"SysdigRole", "SysdigCloudWatchPolicy", "SysdigS3Policy", "SysdigPoliciesReady", "SysdigProvider"}},
 		{"delegated administrator", with(ParamAPIToken, token, ParamCallAs, "DELEGATED_ADMIN", ParamConnectManagementAccount, "false"), true,
@@ -408,7 +425,7 @@ func TestMemberTemplateHoldsTheRoleAndItsRegistrationOnly(t *testing.T) {
 	equalJSON(t, "resource types", types, `{"AWS::IAM::Role":1,"AWS::IAM::Policy":2,"AWS::CloudFormation::WaitConditionHandle":1,"Custom::SysdigProvider":1}`)
 	role := props(s.resource(t, "SysdigRole"))
 	equalJSON(t, "trust", role["AssumeRolePolicyDocument"], `{"Version":"2012-10-17","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow",
-		"Principal":{"AWS":{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"SysdigAwsAccountId"},":root"]]}},
+		"Principal":{"AWS":{"Fn::If":["OnPremPrincipal",{"Ref":"OnPremPrincipalArn"},{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":iam::",{"Ref":"SysdigAwsAccountId"},":root"]]}]}},
 		"Condition":{"StringEquals":{"sts:ExternalId":{"Ref":"ExternalId"}}}}]}`)
 	equalJSON(t, "name", role["RoleName"], `{"Ref":"RoleName"}`)
 	equalJSON(t, "path", role["Path"], `{"Ref":"RolePath"}`)
@@ -478,9 +495,9 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 			}
 		}
 	}
-	equalJSON(t, "the reviewed suppressions (README.md lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
+	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
 		"IdempotencyTable":"AwsSolutions-DDB3",
-		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5"}`)
+		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 
 func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) {

@@ -24,7 +24,11 @@ func (s *ConnectStack) outputs() {
 	s.output(OutProviderAlias, "Alias of the account in Sysdig.", s.Provider.Alias(), nil)
 	s.output(OutTokenSecretArn, "Secret holding the Sysdig API token (for an existing secret given by name: its ARN without the random suffix).", s.secretArnOutput, nil)
 	s.output(OutCaptureBucket, "Bucket Sysdig stores captures in.", s.captureBucketName, s.Conditions[CondUseCaptureBucket])
-	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as Sysdig reports it (compare with SysdigAwsAccountId).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondFetchExternalID])
+	s.output(OutReportedSysdigAcct, "Sysdig's AWS account id as the custom resource chose it (reported by Sysdig, or given).", s.ExternalID.SysdigAwsAccountID(), s.Conditions[CondAskSysdig])
+	s.output(OutTrustedPrincipal, "The principal the role trusts (with the external ID): Sysdig's account root, or the on-prem principal.", s.trusted, nil)
+	s.output(OutOnPremSecretArn, "Secret with the on-prem backend's access key (JSON aws.accessKey, aws.secretKey): sysdig-connect onprem k8s-secret --secret <this>.", s.OnPrem.Secret.Ref(), s.Conditions[CondCreateOnPremUser])
+	s.output(OutOnPremUserName, "IAM user of the on-prem backend (sysdig-connect onprem rotate-key --user <this>).", s.OnPrem.User.Ref(), s.Conditions[CondCreateOnPremUser])
+	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutConnectorLogGroup, "Log group of the connector function (read it when a custom resource fails).", s.Function.LogGroup.LogGroupName(), nil)
 }
 
@@ -33,6 +37,7 @@ var connectParameterGroups = []parameterGroup{
 	{"Sysdig endpoint", []string{ParamSysdigRegion, ParamSysdigCustomURL, ParamSysdigAwsAccountID, ParamSkipTLSVerify}},
 	{"Sysdig API token (exactly one of the first two)", []string{ParamAPITokenSecret, ParamAPIToken, ParamAPITokenKmsKeyArn}},
 	{"Role delegation", []string{ParamExternalID, ParamRoleName, ParamRolePath, ParamPermissionsBoundaryArn}},
+	{"On-prem Sysdig: who assumes the role", []string{ParamOnPremCredentials, ParamOnPremPrincipalArn}},
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAlias, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName, ParamCreateCaptureBucket, ParamCaptureRetentionDays}},
 	{"Connector function", []string{ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
@@ -42,7 +47,9 @@ var connectParameterGroups = []parameterGroup{
 var parameterLabels = map[string]string{
 	ParamSysdigRegion:           "Sysdig region",
 	ParamSysdigCustomURL:        "Custom Sysdig API URL (on-prem)",
-	ParamSysdigAwsAccountID:     "Sysdig AWS account id",
+	ParamSysdigAwsAccountID:     "Sysdig AWS account id (empty: as Sysdig reports)",
+	ParamOnPremCredentials:      "On-prem credentials",
+	ParamOnPremPrincipalArn:     "On-prem principal ARN (ExistingPrincipal)",
 	ParamSkipTLSVerify:          "Skip TLS verification",
 	ParamAPITokenSecret:         "Existing token secret (name or ARN)",
 	ParamAPIToken:               "API token (stored in a new secret)",

@@ -71,7 +71,10 @@ var S3Actions = struct{ Bucket, Objects []string }{
 
 // SysdigRoleProps configures SysdigRole. Every value may be a CloudFormation token.
 type SysdigRoleProps struct {
-	// SysdigAccountID is Sysdig's AWS account (SaaS) or the customer's own (on-prem).
+	// TrustedPrincipalArn is the principal ARN the role trusts (Sysdig's account root, or
+	// the on-prem principal). When nil, SysdigAccountID's root is trusted.
+	TrustedPrincipalArn *string
+	// SysdigAccountID is Sysdig's AWS account (used when TrustedPrincipalArn is nil).
 	SysdigAccountID *string
 	// ExternalID is required in sts:ExternalId when Sysdig assumes the role.
 	ExternalID *string
@@ -107,6 +110,12 @@ func NewSysdigRole(scope constructs.Construct, id string, props *SysdigRoleProps
 	c := constructs.NewConstruct(scope, jsii.String(id))
 	r := &SysdigRole{Construct: c}
 
+	var trusted awsiam.IPrincipal
+	if props.TrustedPrincipalArn != nil {
+		trusted = awsiam.NewArnPrincipal(props.TrustedPrincipalArn)
+	} else {
+		trusted = awsiam.NewAccountPrincipal(props.SysdigAccountID)
+	}
 	var boundary awsiam.IManagedPolicy
 	if props.PermissionsBoundaryArn != nil {
 		boundary = awsiam.ManagedPolicy_FromManagedPolicyArn(c, jsii.String("Boundary"), props.PermissionsBoundaryArn)
@@ -115,8 +124,8 @@ func NewSysdigRole(scope constructs.Construct, id string, props *SysdigRoleProps
 		RoleName:    props.RoleName,
 		Path:        props.Path,
 		Description: jsii.String("Assumed by Sysdig Monitor (role delegation) to read CloudWatch metrics and discover resources."),
-		// arn:${AWS::Partition}:iam::<Sysdig account>:root, condition sts:ExternalId; no MFA.
-		AssumedBy:           awsiam.NewAccountPrincipal(props.SysdigAccountID),
+		// Sysdig's account root (or the on-prem principal), condition sts:ExternalId; no MFA.
+		AssumedBy:           trusted,
 		ExternalIds:         &[]*string{props.ExternalID},
 		PermissionsBoundary: boundary,
 	})

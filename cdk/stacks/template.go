@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -47,26 +48,31 @@ var PublishedContext = map[string]interface{}{
 // Indent is the template's indentation unit: two spaces, except for the deployer, whose
 // embedded member template and two sets of resources need one space to stay under
 // MaxTemplateBodyBytes (it is just as deterministic and still reviewable line by line).
+// MaxDepth keeps the deeply nested intrinsic functions (the trusted principal, the
+// on-prem conditions) on one line: the single-account template below 6 levels, the
+// deployer below 4 (one resource property per line).
 var PublishedTemplates = []struct {
 	Path   string
 	Indent string
-	Build  func(app awscdk.App) (awscdk.Stack, error)
+	// MaxDepth > 0 writes values nested deeper than that on one line (EncodeTemplateDepth).
+	MaxDepth int
+	Build    func(app awscdk.App) (awscdk.Stack, error)
 }{
-	{PublishedTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+	{PublishedTemplatePath, "  ", 6, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewConnectStack(app, PublishedStackName, &ConnectStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{OrgTemplatePath, " ", func(app awscdk.App) (awscdk.Stack, error) {
+	{OrgTemplatePath, " ", 4, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{MemberTemplatePath, "  ", func(app awscdk.App) (awscdk.Stack, error) {
+	{MemberTemplatePath, "  ", 0, func(app awscdk.App) (awscdk.Stack, error) {
 		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
 	}},
 }
@@ -86,7 +92,7 @@ func RenderTemplate(path string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			return EncodeTemplateIndent(tmpl, t.Indent)
+			return EncodeTemplateDepth(tmpl, t.Indent, t.MaxDepth)
 		}
 	}
 	return nil, fmt.Errorf("stacks: no published template %s", path)
@@ -131,6 +137,12 @@ func EncodeTemplate(tmpl map[string]interface{}) ([]byte, error) {
 
 // EncodeTemplateIndent writes tmpl as deterministic JSON indented by indent.
 func EncodeTemplateIndent(tmpl map[string]interface{}, indent string) ([]byte, error) {
+	return EncodeTemplateDepth(tmpl, indent, 0)
+}
+
+// EncodeTemplateDepth is EncodeTemplateIndent with values nested deeper than maxDepth
+// levels (sections are level 1) written compact on one line; 0 means no limit.
+func EncodeTemplateDepth(tmpl map[string]interface{}, indent string, maxDepth int) ([]byte, error) {
 	var buf bytes.Buffer
 	buf.WriteString("{\n")
 	seen := map[string]bool{}
@@ -150,9 +162,9 @@ func EncodeTemplateIndent(tmpl map[string]interface{}, indent string) ([]byte, e
 		fmt.Fprintf(&buf, "%s%q: ", indent, k)
 		var err error
 		if k == "Parameters" {
-			err = encodeParameters(&buf, tmpl[k], consoleOrder(tmpl), indent)
+			err = encodeParameters(&buf, tmpl[k], consoleOrder(tmpl), indent, maxDepth)
 		} else {
-			err = encodeValue(&buf, tmpl[k], indent, indent)
+			err = encodeValue(&buf, tmpl[k], indent, indent, maxDepth)
 		}
 		if err != nil {
 			return nil, err
@@ -186,7 +198,7 @@ func consoleOrder(tmpl map[string]interface{}) []string {
 }
 
 // encodeParameters writes the parameters in console-group order.
-func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent string) error {
+func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent string, maxDepth int) error {
 	params, ok := v.(map[string]interface{})
 	if !ok {
 		return fmt.Errorf("stacks: Parameters is not an object")
@@ -204,7 +216,7 @@ func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent s
 	buf.WriteString("{\n")
 	for i, p := range order {
 		fmt.Fprintf(buf, "%s%q: ", indent+indent, p)
-		if err := encodeValue(buf, params[p], indent+indent, indent); err != nil {
+		if err := encodeValue(buf, params[p], indent+indent, indent, maxDepth); err != nil {
 			return err
 		}
 		if i < len(order)-1 {
@@ -216,7 +228,13 @@ func encodeParameters(buf *bytes.Buffer, v interface{}, order []string, indent s
 	return nil
 }
 
-func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error {
+// encodeValue writes v indented; with maxDepth > 0, objects and arrays nested maxDepth
+// levels below a section (a resource's property values, past a few levels) go on one
+// line: deeply nested intrinsic functions would otherwise take most of the bytes.
+func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string, maxDepth int) error {
+	if maxDepth > 0 {
+		return encodeDepth(buf, v, prefix, indent, 1, maxDepth)
+	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
@@ -225,5 +243,69 @@ func encodeValue(buf *bytes.Buffer, v interface{}, prefix, indent string) error 
 		return err
 	}
 	buf.WriteString(strings.TrimSuffix(b.String(), "\n"))
+	return nil
+}
+
+func compact(v interface{}) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+func encodeDepth(buf *bytes.Buffer, v interface{}, prefix, indent string, depth, maxDepth int) error {
+	switch t := v.(type) {
+	case map[string]interface{}:
+		if len(t) > 0 && depth < maxDepth {
+			keys := make([]string, 0, len(t))
+			for k := range t {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			buf.WriteString("{\n")
+			for i, k := range keys {
+				kb, err := compact(k)
+				if err != nil {
+					return err
+				}
+				buf.WriteString(prefix + indent)
+				buf.Write(kb)
+				buf.WriteString(": ")
+				if err := encodeDepth(buf, t[k], prefix+indent, indent, depth+1, maxDepth); err != nil {
+					return err
+				}
+				if i < len(keys)-1 {
+					buf.WriteString(",")
+				}
+				buf.WriteString("\n")
+			}
+			buf.WriteString(prefix + "}")
+			return nil
+		}
+	case []interface{}:
+		if len(t) > 0 && depth < maxDepth {
+			buf.WriteString("[\n")
+			for i, e := range t {
+				buf.WriteString(prefix + indent)
+				if err := encodeDepth(buf, e, prefix+indent, indent, depth+1, maxDepth); err != nil {
+					return err
+				}
+				if i < len(t)-1 {
+					buf.WriteString(",")
+				}
+				buf.WriteString("\n")
+			}
+			buf.WriteString(prefix + "]")
+			return nil
+		}
+	}
+	b, err := compact(v)
+	if err != nil {
+		return err
+	}
+	buf.Write(b)
 	return nil
 }

@@ -34,6 +34,11 @@ type Deps struct {
 	SysdigOptions []sysdig.Option
 	// Retry is how Sysdig calls are retried; zero means 5 attempts within a few seconds.
 	Retry RetryPolicy
+	// IAM returns the IAM client (check reads the role; onprem rotate-key manages keys).
+	IAM func(ctx context.Context) (IAMAPI, error)
+	// Secrets returns a Secrets Manager client that reads and writes (onprem commands);
+	// region as for SecretsManager.
+	Secrets func(ctx context.Context, region string) (SecretsAPI, error)
 }
 
 // defaultSTSRegion signs GetCallerIdentity when no region is configured; STS
@@ -71,6 +76,8 @@ func DefaultDeps() Deps {
 			}
 			return secretsmanager.NewFromConfig(cfg), nil
 		},
+		IAM:     defaultIAM,
+		Secrets: defaultSecrets,
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 
 type checkCmd struct {
 	roleFlags
-	RoleARN string `name:"role-arn" placeholder:"ARN" help:"Role to look for at Sysdig; default: the role the stack creates in the caller's account (--role-path, --role-name)."`
+	RoleARN         string `name:"role-arn" placeholder:"ARN" help:"Role to look for at Sysdig; default: the role the stack creates in the caller's account (--role-path, --role-name)."`
+	OnPremPrincipal string `name:"onprem-principal" placeholder:"ARN" help:"On-prem: the principal the role must trust (the stack's SysdigTrustedPrincipal output) instead of Sysdig's AWS account."`
+	SysdigAccountID string `name:"sysdig-account-id" placeholder:"ID" help:"Sysdig's AWS account the role must trust, when the tenant does not report it (not us1)."`
 }
 
 // Check results.
@@ -80,6 +82,8 @@ const (
 	checkToken    = "Sysdig API token"
 	checkSysdig   = "Sysdig API and token"
 	checkRole     = "AWS role"
+	checkTrust    = "Role trust: principal"
+	checkTrustExt = "Role trust: external ID"
 	checkProvider = "Role registered at Sysdig"
 	checkStatus   = "Provider status"
 )
@@ -95,6 +99,9 @@ func (c *checkCmd) Run(a *app) error {
 			return err
 		}
 	}
+	if err := c.checkTrustFlags(); err != nil {
+		return err
+	}
 	var l checklist
 	v := a.apiVersion()
 
@@ -109,11 +116,12 @@ func (c *checkCmd) Run(a *app) error {
 
 	// 2. Sysdig answers and accepts the token: the external ID is readable.
 	var client *sysdig.Client
+	var info sysdig.ExternalIDInfo
 	if !tokenOK {
 		l.skip(checkSysdig, "needs the token")
 	} else if cl, err := a.sysdig(); err != nil {
 		a.failFrom(&l, checkSysdig, err, "check the token's value")
-	} else if info, err := cl.ExternalID(a.ctx); err != nil {
+	} else if info, err = cl.ExternalID(a.ctx); err != nil {
 		a.failFrom(&l, checkSysdig, fmt.Errorf("read the external ID at %s: %w", base, err), "check --sysdig-region or --api-url")
 	} else {
 		client = cl
@@ -127,6 +135,9 @@ func (c *checkCmd) Run(a *app) error {
 	} else {
 		l.ok(checkRole, role+" (from "+src+")")
 	}
+
+	// The role trusts the right principal with the tenant's external ID (IAM GetRole).
+	c.checkTrust(a, &l, role, client != nil, info)
 
 	// 4. The role is registered, and 5. its status.
 	switch {

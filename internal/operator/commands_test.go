@@ -354,6 +354,8 @@ func TestCheck(t *testing.T) {
 				"[ OK ] Sysdig API token: read from the environment variable " + TokenEnv,
 				"[ OK ] Sysdig API and token:", sysdigemu.DefaultExternalID,
 				"[ OK ] AWS role: " + testStackRole + " (from the caller's account " + testAccount + ")",
+				"[ OK ] Role trust: principal: role sysdig-role trusts Sysdig's account " + sysdigemu.DefaultSysdigAWSAccountID + " (reported by Sysdig)",
+				"[ OK ] Role trust: external ID: the trust requires sts:ExternalId " + sysdigemu.DefaultExternalID,
 				"[ OK ] Role registered at Sysdig: provider 1",
 				"[ OK ] Provider status: configured",
 				"All checks passed."}}},
@@ -371,7 +373,7 @@ func TestCheck(t *testing.T) {
 					OK     bool
 					Checks []checkLine
 				}](t, stdout)
-				if !got.OK || len(got.Checks) != 5 {
+				if !got.OK || len(got.Checks) != 7 {
 					t.Fatalf("got %+v", got)
 				}
 				for _, c := range got.Checks {
@@ -384,17 +386,17 @@ func TestCheck(t *testing.T) {
 				}
 			}},
 		{name: "not registered", args: []string{"check"},
-			want: expect{code: 1, stderr: []string{"check failed: 1 of 5"}, stdout: []string{
+			want: expect{code: 1, stderr: []string{"check failed: 1 of 7"}, stdout: []string{
 				"[FAIL] Role registered at Sysdig: no provider", "fix: register it: " + Name + " --api-url http://127.0.0.1:",
 				"register --role-arn " + testStackRole, "[SKIP] Provider status"}, notStdout: []string{"All checks passed"}}},
 		{name: "no token", setup: noEnvToken, args: []string{"check", "-o", "json"},
-			want: expect{code: 1, stderr: []string{"check failed: 1 of 5"}},
+			want: expect{code: 1, stderr: []string{"check failed: 1 of 7"}},
 			after: func(t *testing.T, _ *harness, stdout string) {
 				got := decode[struct {
 					OK     bool
 					Checks []checkLine
 				}](t, stdout)
-				want := []string{resultFail, resultSkip, resultOK, resultSkip, resultSkip}
+				want := []string{resultFail, resultSkip, resultOK, resultSkip, resultSkip, resultSkip, resultSkip}
 				var results []string
 				for _, c := range got.Checks {
 					results = append(results, c.Result)

@@ -14,9 +14,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/sysdigemu"
 	"sysdig-aws-connect/internal/tokensource"
 )
@@ -94,7 +97,15 @@ type harness struct {
 	stsURL string
 	sm     *smStandIn
 	smURL  string
+	iam    *localaws.IAM
+	iamURL string
 	env    map[string]string
+}
+
+// trustFor is a trust policy as the stack writes it: principal, sts:ExternalId.
+func trustFor(principal, externalID string) string {
+	return `{"Version":"2012-10-17","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"AWS":"` + principal +
+		`"},"Condition":{"StringEquals":{"sts:ExternalId":"` + externalID + `"}}}]}`
 }
 
 func newHarness(t *testing.T, opts ...sysdigemu.Option) *harness {
@@ -119,6 +130,16 @@ func newHarness(t *testing.T, opts ...sysdigemu.Option) *harness {
 	smSrv := httptest.NewServer(h.sm)
 	t.Cleanup(smSrv.Close)
 	h.smURL = smSrv.URL
+	// The roles the tests name, trusting Sysdig's account with the tenant's external ID.
+	h.iam = localaws.NewIAM(testAccount)
+	for _, name := range []string{"sysdig-role", "other-role"} {
+		if _, err := h.iam.CreateRole(name, "/", trustFor("arn:aws:iam::"+sysdigemu.DefaultSysdigAWSAccountID+":root", sysdigemu.DefaultExternalID)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var stopIAM func()
+	h.iamURL, stopIAM = h.iam.Start()
+	t.Cleanup(stopIAM)
 	return h
 }
 
@@ -137,6 +158,9 @@ func (h *harness) deps() Deps {
 			return secretsmanager.New(secretsmanager.Options{Region: region, BaseEndpoint: aws.String(h.smURL), Credentials: aws.AnonymousCredentials{}, RetryMaxAttempts: 1}), nil
 		},
 		Retry: RetryPolicy{Initial: time.Millisecond, Max: 2 * time.Millisecond, Attempts: 2},
+		IAM: func(context.Context) (IAMAPI, error) {
+			return iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(h.iamURL), Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "secret", ""), RetryMaxAttempts: 1}), nil
+		},
 	}
 }
 

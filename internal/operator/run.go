@@ -59,6 +59,7 @@ type cli struct {
 	Register   registerCmd   `cmd:"" help:"Register an IAM role with Sysdig (\"Add the AWS Account\" in Sysdig's role delegation guide)."`
 	Deregister deregisterCmd `cmd:"" help:"Remove an AWS provider from Sysdig."`
 	Check      checkCmd      `cmd:"" help:"Verify the set-up step by step; exits non-zero when a step fails."`
+	Onprem     onpremCmd     `cmd:"" name:"onprem" help:"On-prem Sysdig: the backend's AWS key as a Kubernetes Secret, and its rotation."`
 	VersionCmd versionCmd    `cmd:"" name:"version" help:"Show the version, the module version and the source revision."`
 	Help       helpCmd       `cmd:"" help:"Show the help of a command: help [command]."`
 }

@@ -691,23 +691,19 @@ func TestExternalID(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		opts        []sysdigemu.Option
-		wantAccount bool
+		wantAccount string
 	}{
-		{name: "cloud information", wantAccount: true},
-		{name: "users/me fallback", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}},
+		{name: "cloud information", wantAccount: sysdigemu.DefaultSysdigAWSAccountID},
+		{name: "users/me fallback, us1", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, wantAccount: US1SysdigAWSAccountID},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, nil, tc.opts...)
-			props := map[string]any{PropSysdigAPIURL: e.url, PropAPITokenSecretID: secretID}
+			props := map[string]any{PropSysdigAPIURL: e.url, PropAPITokenSecretID: secretID, PropSysdigRegion: "us1"}
 			res, err := e.do(cfn.RequestCreate, TypeExternalID, "", props, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.Data["ExternalId"] != sysdigemu.DefaultExternalID {
-				t.Fatalf("Data %v", res.Data)
-			}
-			_, has := res.Data["SysdigAwsAccountId"]
-			if has != tc.wantAccount {
+			if res.Data["ExternalId"] != sysdigemu.DefaultExternalID || res.Data["SysdigAwsAccountId"] != tc.wantAccount {
 				t.Fatalf("Data %v", res.Data)
 			}
 			before := len(e.emu.Requests())
@@ -716,6 +712,66 @@ func TestExternalID(t *testing.T) {
 			}
 			if len(e.emu.Requests()) != before {
 				t.Fatal("Delete of the external ID called Sysdig")
+			}
+		})
+	}
+}
+
+// The trusted account comes from the tenant: reported, or us1's documented default, or
+// the value given; a mismatch or an unknown region fails before the role exists.
+func TestExternalIDChoosesTheTrustedAccount(t *testing.T) {
+	const eu1Account = "210987654321"
+	const given = "111122223333"
+	for _, tc := range []struct {
+		name        string
+		opts        []sysdigemu.Option
+		kv          []any
+		wantAccount string
+		wantErr     []string // all in the error; empty: success
+	}{
+		{name: "reported, eu1", opts: []sysdigemu.Option{sysdigemu.WithSysdigAWSAccountID(eu1Account)}, kv: []any{PropSysdigRegion, "eu1"}, wantAccount: eu1Account},
+		{name: "reported equals given", opts: []sysdigemu.Option{sysdigemu.WithSysdigAWSAccountID(eu1Account)}, kv: []any{PropSysdigRegion, "eu1", PropSysdigAwsAccountID, eu1Account}, wantAccount: eu1Account},
+		{name: "reported differs from given", opts: []sysdigemu.Option{sysdigemu.WithSysdigAWSAccountID(eu1Account)}, kv: []any{PropSysdigRegion, "eu1", PropSysdigAwsAccountID, given},
+			wantErr: []string{"SysdigAwsAccountId is " + given, "reports its AWS account as " + eu1Account}},
+		{name: "not reported, us1", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, kv: []any{PropSysdigRegion, "us1"}, wantAccount: US1SysdigAWSAccountID},
+		{name: "not reported, eu1", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, kv: []any{PropSysdigRegion, "eu1"},
+			wantErr: []string{"set the SysdigAwsAccountId parameter", "SysdigRegion eu1", "AWS account IDs", "not created"}},
+		{name: "not reported, custom", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, kv: []any{PropSysdigRegion, "custom"},
+			wantErr: []string{"SysdigAwsAccountId", "SysdigRegion custom"}},
+		{name: "not reported, no region sent", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, wantErr: []string{"SysdigAwsAccountId"}},
+		{name: "not reported, given", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, kv: []any{PropSysdigRegion, "eu1", PropSysdigAwsAccountID, given}, wantAccount: given},
+		{name: "on-prem, not reported", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, kv: []any{PropSysdigRegion, "custom", PropOnPremCredentials, OnPremCreateUser}, wantAccount: ""},
+		{name: "on-prem ignores a mismatch", kv: []any{PropSysdigRegion, "custom", PropSysdigAwsAccountID, given, PropOnPremCredentials, OnPremExistingPrincipal}, wantAccount: sysdigemu.DefaultSysdigAWSAccountID},
+		{name: "bad account id", kv: []any{PropSysdigAwsAccountID, "12345"}, wantErr: []string{"property SysdigAwsAccountId", "12-digit"}},
+		{name: "bad mode", kv: []any{PropOnPremCredentials, "Root"}, wantErr: []string{"property OnPremCredentials", "None, CreateUser or ExistingPrincipal"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, tc.opts...)
+			props := map[string]any{PropSysdigAPIURL: e.url, PropAPITokenSecretID: secretID}
+			for i := 0; i+1 < len(tc.kv); i += 2 {
+				props[tc.kv[i].(string)] = tc.kv[i+1]
+			}
+			res, err := e.do(cfn.RequestCreate, TypeExternalID, "", props, nil)
+			if len(tc.wantErr) > 0 {
+				if err == nil {
+					t.Fatalf("succeeded with Data %v", res.Data)
+				}
+				for _, w := range tc.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Fatalf("error %q lacks %q", err, w)
+					}
+				}
+				if !strings.Contains(res.PhysicalResourceID, noneMarker) {
+					t.Fatalf("a failed create answered id %q", res.PhysicalResourceID)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, ok := res.Data["SysdigAwsAccountId"]
+			if !ok || got != tc.wantAccount {
+				t.Fatalf("Data.SysdigAwsAccountId = %v (present %v), want %q", got, ok, tc.wantAccount)
 			}
 		})
 	}

@@ -59,6 +59,12 @@ type Connection struct {
 // ExternalIDProperties are the properties of Custom::SysdigExternalId.
 type ExternalIDProperties struct {
 	Connection
+	// Region is the stack's SysdigRegion (us1, eu1, …, custom); empty when not sent.
+	Region string
+	// GivenAccount is SysdigAwsAccountId as given; empty means "the account Sysdig reports".
+	GivenAccount string
+	// OnPrem is the OnPremCredentials mode; None (SaaS trust) when not sent.
+	OnPrem string
 }
 
 // ProviderProperties are the properties of Custom::SysdigProvider.
@@ -81,14 +87,19 @@ func (p ProviderProperties) Spec() sysdig.ProviderSpec {
 // ParseExternalIDProperties validates the properties of Custom::SysdigExternalId.
 func ParseExternalIDProperties(props map[string]any) (ExternalIDProperties, error) {
 	r := reader{props: props}
-	if err := r.allowOnly(PropSysdigAPIURL, PropAPITokenSecretID, PropSkipTLSVerify); err != nil {
+	if err := r.allowOnly(PropSysdigAPIURL, PropAPITokenSecretID, PropSkipTLSVerify,
+		PropSysdigRegion, PropSysdigAwsAccountID, PropOnPremCredentials); err != nil {
 		return ExternalIDProperties{}, err
 	}
 	conn, err := r.connection()
 	if err != nil {
 		return ExternalIDProperties{}, err
 	}
-	return ExternalIDProperties{Connection: conn}, nil
+	p := ExternalIDProperties{Connection: conn}
+	if err := r.readAccountChoice(&p); err != nil {
+		return ExternalIDProperties{}, err
+	}
+	return p, nil
 }
 
 // ParseProviderProperties validates the properties of Custom::SysdigProvider.

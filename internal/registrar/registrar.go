@@ -331,10 +331,14 @@ func (r *Registrar) handleExternalID(ctx context.Context, req customresource.Req
 	if err != nil {
 		return failed, fmt.Errorf("get the external ID: %w", err)
 	}
-	data := map[string]any{"ExternalId": info.ExternalID}
-	if info.SysdigAWSAccountID != "" {
-		data["SysdigAwsAccountId"] = info.SysdigAWSAccountID
+	account, accountSource, err := ChooseSysdigAccount(info.SysdigAWSAccountID, props)
+	if err != nil {
+		return failed, err
 	}
-	r.logger.Info("external ID read", slog.String("logical_id", req.LogicalResourceID), slog.String("source", info.Source))
+	// The key is always there (empty only on-prem when Sysdig reports none), so a
+	// template's Fn::GetAtt never fails on it.
+	data := map[string]any{"ExternalId": info.ExternalID, "SysdigAwsAccountId": account}
+	r.logger.Info("external ID read", slog.String("logical_id", req.LogicalResourceID), slog.String("source", info.Source),
+		slog.String("sysdig_aws_account_id", account), slog.String("account_source", accountSource))
 	return customresource.Result{PhysicalResourceID: externalIDPhysicalID(props.BaseURL), Data: data}, nil
 }
