@@ -16,5 +16,5 @@ playground: ## [develop] local Sysdig and AWS stand-ins until Ctrl-C, to try the
 # On-prem: the committed single-account template with OnPremCredentials=CreateUser, then
 # sysdig-connect check, onprem rotate-key (both steps) and the Kubernetes manifest.
 .PHONY: demo-onprem
-demo-onprem: tools build-local ## [start] the on-prem set-up locally, ending with the Kubernetes manifest
+demo-onprem: tools build-local ## [develop] the on-prem set-up locally, ending with the Kubernetes manifest
 	@$(GO) run ./cmd/demo-onprem -template templates/sysdig-aws-connect.json -bootstrap $(DIST)/local/bootstrap

@@ -31,6 +31,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.SysdigPort, "sysdig-port", 0, "127.0.0.1 port of the Sysdig API emulator (0 picks a free one)")
 	fs.IntVar(&cfg.SecretsManagerPort, "secretsmanager-port", 0, "127.0.0.1 port of Secrets Manager (0 picks a free one)")
 	fs.IntVar(&cfg.STSPort, "sts-port", 0, "127.0.0.1 port of STS (0 picks a free one)")
+	fs.IntVar(&cfg.IAMPort, "iam-port", 0, "127.0.0.1 port of IAM (0 picks a free one)")
 	verbose := fs.Bool("v", false, "log every request the services answer (JSON, on stderr)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -38,7 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
-	for _, p := range []int{cfg.SysdigPort, cfg.SecretsManagerPort, cfg.STSPort} {
+	for _, p := range []int{cfg.SysdigPort, cfg.SecretsManagerPort, cfg.STSPort, cfg.IAMPort} {
 		if p < 0 || p > 65535 {
 			return fmt.Errorf("port %d out of range", p)
 		}

@@ -1,5 +1,6 @@
 // Package playground is `make playground`: the Sysdig API emulator, a local Secrets
-// Manager holding the emulator's token, and an STS stand-in, all on 127.0.0.1, with the
+// Manager holding the emulator's token, and STS and IAM stand-ins (IAM holding the role a
+// stack would have created), all on 127.0.0.1, with the
 // `export` lines that point sysdig-connect (and the AWS CLI) at them. Everything the CLI
 // does can then be tried by hand without an AWS or a Sysdig account.
 package playground
@@ -26,18 +27,21 @@ const (
 	AccountID  = "123456789012"
 	CallerARN  = "arn:aws:sts::123456789012:assumed-role/Admin/playground"
 	SecretName = "sysdig/api-token"
+	// RoleName is the role the IAM stand-in holds, trusting Sysdig's account with the
+	// tenant's external ID as the stack would, so that `check` passes its trust steps.
+	RoleName = "sysdig-role"
 )
 
 // Config says where to listen; zero ports pick free ones.
 type Config struct {
-	SysdigPort, SecretsManagerPort, STSPort int
+	SysdigPort, SecretsManagerPort, STSPort, IAMPort int
 	// Log, when set, receives the services' JSON request logs.
 	Log io.Writer
 }
 
 // Env is a running playground.
 type Env struct {
-	SysdigURL, SecretsManagerURL, STSURL string
+	SysdigURL, SecretsManagerURL, STSURL, IAMURL string
 	Token                                string // the emulator's token, also in SecretName
 	SecretARN                            string
 	Sysdig                               *sysdigemu.Server
@@ -79,6 +83,16 @@ func Start(cfg Config) (env *Env, err error) {
 	if env.STSURL, err = env.listen(cfg.STSPort, localaws.NewSTS(AccountID, CallerARN)); err != nil {
 		return env, err
 	}
+	iam := localaws.NewIAM(AccountID)
+	trust := fmt.Sprintf(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::%s:root"},`+
+		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"%s"}}}]}`,
+		sysdigemu.DefaultSysdigAWSAccountID, sysdigemu.DefaultExternalID)
+	if _, err = iam.CreateRole(RoleName, "/", trust); err != nil {
+		return env, err
+	}
+	if env.IAMURL, err = env.listen(cfg.IAMPort, iam); err != nil {
+		return env, err
+	}
 	return env, nil
 }
 
@@ -113,6 +127,7 @@ func (e *Env) Exports() [][2]string {
 		{"SYSDIG_MONITOR_URL", e.SysdigURL},
 		{"SYSDIG_MONITOR_API_TOKEN", e.Token},
 		{"AWS_ENDPOINT_URL_STS", e.STSURL},
+		{"AWS_ENDPOINT_URL_IAM", e.IAMURL},
 		{"AWS_ENDPOINT_URL_SECRETS_MANAGER", e.SecretsManagerURL},
 		{"AWS_REGION", Region},
 		// The stand-ins do not check signatures, but the SDK wants credentials to sign with.
@@ -127,7 +142,7 @@ var Unset = []string{"SYSDIG_REGION", "SYSDIG_API_TOKEN", "AWS_PROFILE", "AWS_SE
 // WriteInstructions prints the export lines and what to try, ready to paste.
 func (e *Env) WriteInstructions(w io.Writer) error {
 	var b strings.Builder
-	b.WriteString("# sysdig-connect playground: a Sysdig API emulator, Secrets Manager and STS on 127.0.0.1.\n")
+	b.WriteString("# sysdig-connect playground: a Sysdig API emulator, Secrets Manager, STS and IAM on 127.0.0.1.\n")
 	b.WriteString("# Paste these lines into another shell (they stay valid until you stop this one with Ctrl-C):\n")
 	b.WriteString("unset " + strings.Join(Unset, " ") + "\n")
 	for _, kv := range e.Exports() {
