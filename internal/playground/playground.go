@@ -42,9 +42,9 @@ type Config struct {
 // Env is a running playground.
 type Env struct {
 	SysdigURL, SecretsManagerURL, STSURL, IAMURL string
-	Token                                string // the emulator's token, also in SecretName
-	SecretARN                            string
-	Sysdig                               *sysdigemu.Server
+	Token                                        string // the emulator's token, also in SecretName
+	SecretARN                                    string
+	Sysdig                                       *sysdigemu.Server
 
 	stops []func() error
 }
