@@ -224,11 +224,14 @@ func all(stacks []*cfnsim.Stack, f func(*cfnsim.Stack) error) []error {
 	return errs
 }
 
+// orgDeployerStack is the Organizations deployer's stack name in these tests.
+const orgDeployerStack = "SysdigAwsConnectOrg"
+
 // orgFunctionEnv is the registrar's environment as the org template sets it: topic
 // requests authenticated against the StackSet, Sysdig's limit shared by the instances
 // ({"Ref":"RegistrarConcurrency"}).
 func orgFunctionEnv(concurrency int) map[string]string {
-	env := localrun.OrganizationEnv("SysdigAwsConnectOrg")
+	env := localrun.OrganizationEnv(orgDeployerStack)
 	env["CONCURRENT_INSTANCES"] = fmt.Sprint(concurrency)
 	return env
 }

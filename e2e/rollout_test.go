@@ -37,6 +37,7 @@ type phase struct {
 	bytes      int64
 	conns      int // TCP connections opened to Sysdig
 	secrets    int // GetSecretValue calls
+	authCalls  int // DescribeStackInstance calls (authentication of topic requests)
 	failed     int // requests answered FAILED, or not answered
 	reasons    []string
 }
@@ -70,8 +71,10 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		// A burst of one request per instance: the first request of each instance
 		// goes before any answer has stated the limit.
 		Sysdig: []sysdigemu.Option{sysdigemu.WithRateLimitPerMinute(cfg.perMinute, cfg.instances)},
-		// As the org template sets it from RegistrarConcurrency.
-		FunctionEnv: map[string]string{"CONCURRENT_INSTANCES": strconv.Itoa(cfg.instances)},
+		// As the deployer runs the registrar: CONCURRENT_INSTANCES from RegistrarConcurrency,
+		// topic requests authenticated against the StackSet, duplicates recognised.
+		FunctionEnv: orgFunctionEnv(cfg.instances),
+		Idempotency: true,
 		LogWriter:   io.Discard,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -86,6 +89,9 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 	accounts := make([]string, cfg.accounts)
 	for i := range accounts {
 		accounts[i] = fmt.Sprintf("%012d", 100000000000+i)
+		// Each account's stack is the StackSet's instance there, in an operation.
+		env.CloudFormation.PutStackInstance(localrun.StackSetName(orgDeployerStack), localaws.StackInstance{
+			Account: accounts[i], Region: localrun.Region, StackID: memberStackID(accounts[i]), DetailedStatus: localaws.InstanceRunning})
 	}
 	res := rolloutResult{cfg: cfg}
 	physical := make([]string, cfg.accounts)
@@ -128,6 +134,7 @@ func runPhase(tb testing.TB, env *localrun.Env, requestType string, accounts []s
 	p := phase{name: requestType, callsFloor: callsPerAccount * len(accounts)}
 	before := env.Sysdig.Stats()
 	secretsBefore := len(env.Secrets.Requests())
+	authBefore := env.CloudFormation.Count("DescribeStackInstance")
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -157,6 +164,7 @@ func runPhase(tb testing.TB, env *localrun.Env, requestType string, accounts []s
 	p.bytes = after.Bytes - before.Bytes
 	p.conns = after.Connections - before.Connections
 	p.secrets = len(env.Secrets.Requests()) - secretsBefore
+	p.authCalls = env.CloudFormation.Count("DescribeStackInstance") - authBefore
 	return p
 }
 
@@ -164,7 +172,7 @@ func runPhase(tb testing.TB, env *localrun.Env, requestType string, accounts []s
 // and waits for its answer.
 func sendSNS(env *localrun.Env, requestType, account, physicalID string) (localaws.Response, error) {
 	id := fmt.Sprintf("rollout-%s-%s", strings.ToLower(requestType), account)
-	stackID := fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/StackSet-SysdigAwsConnect-%s/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", localrun.Region, account, account)
+	stackID := memberStackID(account)
 	url, err := env.Catcher.NewURLFor(localaws.Target{RequestID: id, StackID: stackID, LogicalResourceID: "SysdigProvider"})
 	if err != nil {
 		return localaws.Response{}, err
@@ -194,6 +202,11 @@ func sendSNS(env *localrun.Env, requestType, account, physicalID string) (locala
 	return env.Catcher.Wait(waitCtx, id)
 }
 
+// memberStackID is the stack the StackSet made in account.
+func memberStackID(account string) string {
+	return fmt.Sprintf("arn:aws:cloudformation:%s:%s:stack/StackSet-SysdigAwsConnect-%s/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", localrun.Region, account, account)
+}
+
 // check fails tb unless the rollout was correct: every account registered exactly once
 // and deregistered, nothing failed, and no more Sysdig calls or bytes per account than
 // the design allows (1 call per Create, 2 per Delete, 429 answers aside; bytes that do
@@ -207,6 +220,10 @@ func (r rolloutResult) check(tb testing.TB) {
 		}
 		if worked := float64(p.calls-p.throttled) / float64(n); worked > float64(p.callsFloor)/float64(n)*1.05 {
 			tb.Errorf("%s: %.2f Sysdig calls per account besides 429s, want at most %.2f", p.name, worked, float64(p.callsFloor)/float64(n)*1.05)
+		}
+		// Every request through the topic is authenticated with CloudFormation, once.
+		if p.authCalls < n || float64(p.authCalls) > float64(n)*1.05 {
+			tb.Errorf("%s: %d DescribeStackInstance calls for %d requests", p.name, p.authCalls, n)
 		}
 		// One client per warm instance: its token read once and its connections kept.
 		if p.secrets > r.cfg.instances || p.conns > 2*r.cfg.instances {
@@ -226,11 +243,11 @@ func (r rolloutResult) check(tb testing.TB) {
 func (r rolloutResult) table() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute)
-	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s %12s %6s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed", "secret-reads", "conns")
+	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s %12s %6s %10s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed", "secret-reads", "conns", "auth-calls")
 	for _, p := range []phase{r.create, r.delete} {
 		bound := p.bound(r.cfg.perMinute)
-		fmt.Fprintf(&b, "%-7s %10s %10s %6.2f %14.3f %6d %15d %7d %12d %6d\n", p.name, p.wall.Round(10*time.Millisecond), bound.Round(10*time.Millisecond),
-			p.wall.Seconds()/bound.Seconds(), float64(p.calls)/float64(r.cfg.accounts), p.throttled, p.bytes/int64(r.cfg.accounts), p.failed, p.secrets, p.conns)
+		fmt.Fprintf(&b, "%-7s %10s %10s %6.2f %14.3f %6d %15d %7d %12d %6d %10d\n", p.name, p.wall.Round(10*time.Millisecond), bound.Round(10*time.Millisecond),
+			p.wall.Seconds()/bound.Seconds(), float64(p.calls)/float64(r.cfg.accounts), p.throttled, p.bytes/int64(r.cfg.accounts), p.failed, p.secrets, p.conns, p.authCalls)
 	}
 	fmt.Fprintf(&b, "duplicates %d, accounts missing %d, leaked %d\n", r.duplicates, r.missing, r.leaked)
 	return b.String()
