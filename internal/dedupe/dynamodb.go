@@ -63,16 +63,18 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (Reco
 	in := &dynamodb.PutItemInput{
 		TableName: aws.String(d.table),
 		Item:      item,
-		// New; or in progress and either ours (a retried write whose first answer was
-		// lost) or with a lease that has run out.
-		ConditionExpression: aws.String("attribute_not_exists(#pk) OR (#state = :inprogress AND (#owner = :owner OR #lease < :now))"),
+		// New; or in progress for the same ResponseURL and either ours (a retried write
+		// whose first answer was lost) or with a lease that has run out. A delivery naming
+		// another ResponseURL never takes a request over.
+		ConditionExpression: aws.String("attribute_not_exists(#pk) OR (#state = :inprogress AND #url = :url AND (#owner = :owner OR #lease < :now))"),
 		ExpressionAttributeNames: map[string]string{
-			"#pk": AttrKey, "#state": attrState, "#owner": attrOwner, "#lease": attrLease,
+			"#pk": AttrKey, "#state": attrState, "#owner": attrOwner, "#lease": attrLease, "#url": attrURLHash,
 		},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":inprogress": &types.AttributeValueMemberS{Value: string(StateInProgress)},
 			":owner":      &types.AttributeValueMemberS{Value: rec.Owner},
 			":now":        millis(now),
+			":url":        &types.AttributeValueMemberS{Value: rec.ResponseURLHash},
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
@@ -101,10 +103,12 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (Reco
 // Answer implements Store.
 func (d *DynamoDB) Answer(ctx context.Context, key Key, owner string, answer []byte) error {
 	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:           aws.String(d.table),
-		Key:                 map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
-		UpdateExpression:    aws.String("SET #state = :answered, #answer = :answer"),
-		ConditionExpression: aws.String("#state = :inprogress AND #owner = :owner"),
+		TableName:        aws.String(d.table),
+		Key:              map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
+		UpdateExpression: aws.String("SET #state = :answered, #answer = :answer"),
+		// Ours and in progress; or already answered by us with this very answer: the SDK
+		// retries a write whose response was lost, and that retry must not read as a lost lease.
+		ConditionExpression: aws.String("#owner = :owner AND (#state = :inprogress OR (#state = :answered AND #answer = :answer))"),
 		ExpressionAttributeNames: map[string]string{
 			"#state": attrState, "#answer": attrAnswer, "#owner": attrOwner,
 		},
