@@ -12,11 +12,6 @@ import (
 	"unicode"
 )
 
-// providedByOtherBranches are pages written on other branches (issues 8, 9 and 10) that
-// this branch links to before they exist. TODO(lead): delete this list once they are merged;
-// the test then requires them like every other page.
-var providedByOtherBranches = []string{"docs/on-prem.md", "docs/scale.md", "docs/security.md"}
-
 // maxReadmeBytes keeps the README a five-minute read; the reference lives in docs/.
 const maxReadmeBytes = 12 * 1024
 
@@ -87,10 +82,6 @@ func TestEveryRelativeLinkAndAnchorResolves(t *testing.T) {
 				dest = filepath.Join(filepath.Dir(page), filepath.FromSlash(file))
 			}
 			if _, err := os.Stat(dest); err != nil {
-				if slices.Contains(providedByOtherBranches, repoPath(dest)) {
-					t.Logf("%s: %s is provided by another branch (tolerated until merged)", page, target)
-					continue
-				}
 				t.Errorf("%s: link %q: %s does not exist", page, target, repoPath(dest))
 				continue
 			}
