@@ -33,6 +33,7 @@ const (
 // Conditions of the deployer.
 const (
 	CondConnectManagement        = "ConnectManagementAccountCondition"
+	CondDelegatedAdmin           = "DelegatedAdmin"
 	CondConnectManagementCapture = "ManagementAccountCaptureBucket"
 	// CondHasDiscoveryRegions: DiscoveryRegions is passed to the members only when set.
 	CondHasDiscoveryRegions = "HasDiscoveryRegions"
@@ -137,10 +138,13 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
 	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
 	suppress(s.Registrar.Role, "AwsSolutions-IAM5", reasonStackSetID,
-		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stackset/<AWS::StackName>-members:*")
+		"Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:*:stackset/<AWS::StackName>-members:*", "Resource::*")
 	s.acknowledgeValidationWarnings()
 	return s, nil
 }
+
+// stackSetResource is the registrar's StackSet in DescribeStackInstance's IAM resource form.
+const stackSetResource = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:*:stackset/${AWS::StackName}-members:*"
 
 // StackSetMemberBody is the member template as the StackSet embeds it: the committed
 // member template without what only people read (the console interface, parameter and
@@ -283,6 +287,7 @@ func (s *OrgStack) conditionsAndRules() {
 	s.cond(CondUseCaptureBucket, notEmpty(s.str(ParamCaptureBucketName)))
 	s.cond(CondHasDiscoveryRegions, notEmpty(s.str(ParamDiscoveryRegions)))
 	s.cond(CondConnectManagement, awscdk.Fn_ConditionEquals(s.str(ParamConnectManagementAccount), jsii.String("true")))
+	s.cond(CondDelegatedAdmin, awscdk.Fn_ConditionEquals(s.str(ParamCallAs), jsii.String("DELEGATED_ADMIN")))
 	s.cond(CondConnectManagementCapture, awscdk.Fn_ConditionAnd(s.Conditions[CondConnectManagement], s.Conditions[CondUseCaptureBucket]))
 	s.endpointAndTokenRules()
 	// A delegated administrator is a member account: the StackSet connects it when it is
@@ -321,9 +326,15 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 		"Sid":    "AuthenticateMemberRequests",
 		"Effect": "Allow",
 		"Action": "cloudformation:DescribeStackInstance",
-		// The StackSet's ARN ends in its generated id.
-		"Resource": awscdk.Fn_Sub(jsii.String("arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${AWS::StackName}-members:*"), nil),
-	})
+		// The StackSet's ARN ends in its generated id, and names the management account,
+		// where StackSets live even when a delegated administrator created them.
+		"Resource": awscdk.Fn_Sub(jsii.String(stackSetResource), nil),
+	},
+		// A delegated administrator's calls with CallAs=DELEGATED_ADMIN are refused
+		// ("Account used is not a delegated administrator") without this read.
+		awscdk.Fn_ConditionIf(jsii.String(CondDelegatedAdmin), map[string]interface{}{
+			"Sid": "ActAsDelegatedAdministrator", "Effect": "Allow", "Action": "organizations:ListDelegatedAdministrators", "Resource": "*",
+		}, awscdk.Aws_NO_VALUE()))
 	// The instances share Sysdig's rate limit: each paces to its part of it.
 	registrar.Environment[EnvConcurrentInstances] = s.str(ParamRegistrarConcurrency)
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds

@@ -314,14 +314,27 @@ func TestOrgRegistrarAuthenticatesMemberRequests(t *testing.T) {
 		t.Fatalf("%d statements grant CloudFormation actions, want 1: %s", len(auth), canon(auth))
 	}
 	equalJSON(t, "DescribeStackInstance on its own StackSet", auth[0], `{"Sid":"AuthenticateMemberRequests","Effect":"Allow","Action":"cloudformation:DescribeStackInstance",
-		"Resource":{"Fn::Sub":"arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stackset/${AWS::StackName}-members:*"}}`)
+		"Resource":{"Fn::Sub":"arn:${AWS::Partition}:cloudformation:${AWS::Region}:*:stackset/${AWS::StackName}-members:*"}}`)
+	// A delegated administrator also needs to read who the delegated administrators are.
+	var orgs []interface{}
+	for _, st := range statements {
+		if strings.Contains(canon(st), "organizations:") {
+			orgs = append(orgs, st)
+		}
+	}
+	if len(orgs) != 1 {
+		t.Fatalf("%d statements grant Organizations actions, want 1: %s", len(orgs), canon(orgs))
+	}
+	equalJSON(t, "ListDelegatedAdministrators only as a delegated administrator", orgs[0], `{"Fn::If":["DelegatedAdmin",
+		{"Sid":"ActAsDelegatedAdministrator","Effect":"Allow","Action":"organizations:ListDelegatedAdministrators","Resource":"*"},{"Ref":"AWS::NoValue"}]}`)
+	equalJSON(t, "condition", s.section("Conditions")[CondDelegatedAdmin], `{"Fn::Equals":[{"Ref":"CallAs"},"DELEGATED_ADMIN"]}`)
 	// The StackSet the registrar asks about is the one this stack creates.
 	equalJSON(t, "same StackSet", props(s.resource(t, "MemberStackSet"))["StackSetName"],
 		canon(props(s.resource(t, "RegistrarFunction"))["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})[EnvStackSetName]))
 	equalJSON(t, "CallAs", props(s.resource(t, "MemberStackSet"))["CallAs"], `{"Ref":"CallAs"}`)
 	// The one wildcard is the StackSet id CloudFormation generates, suppressed for that resource only.
 	md := s.resource(t, "RegistrarRole")["Metadata"].(map[string]interface{})["cdk_nag"].(map[string]interface{})["rules_to_suppress"].([]interface{})
-	if len(md) != 1 || fmt.Sprint(md[0].(map[string]interface{})["applies_to"]) != "[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stackset/<AWS::StackName>-members:*]" {
+	if len(md) != 1 || fmt.Sprint(md[0].(map[string]interface{})["applies_to"]) != "[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:*:stackset/<AWS::StackName>-members:* Resource::*]" {
 		t.Errorf("RegistrarRole suppressions: %s", canon(md))
 	}
 }
