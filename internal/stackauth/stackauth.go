@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
 	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
 	"github.com/cenkalti/backoff/v5"
 )
 
@@ -177,8 +178,8 @@ func (c *Checker) Check(ctx context.Context, req Request) error {
 	return refuse(fmt.Sprintf("StackSet %s could not confirm stack %s in time: %v", c.stackSet, req.StackID, err))
 }
 
-// checkOnce asks once; a mismatch that may be CloudFormation catching up is retried, a
-// missing StackSet or a failed call is not (the SDK has retried the call already).
+// checkOnce asks once; a mismatch that may be CloudFormation catching up, and a call that
+// failed for a passing reason, are retried; a missing StackSet or a call refused is not.
 func (c *Checker) checkOnce(ctx context.Context, stack Stack, stackID string) error {
 	refuse := func(reason string) error {
 		return &RefusedError{Account: stack.Account, Region: stack.Region, StackID: stackID, Reason: reason}
@@ -197,10 +198,17 @@ func (c *Checker) checkOnce(ctx context.Context, stack Stack, stackID string) er
 	case errors.As(err, &noStackSet):
 		return backoff.Permanent(refuse(fmt.Sprintf("StackSet %s not found with CallAs %s: check the registrar's STACKSET_NAME and STACKSET_CALL_AS", c.stackSet, c.callAs)))
 	case err != nil:
-		if ctx.Err() != nil {
-			return err
+		var api smithy.APIError
+		if ctx.Err() == nil && errors.As(err, &api) && api.ErrorFault() == smithy.FaultClient && !retryableCode[api.ErrorCode()] {
+			// Refused for good (AccessDenied, ValidationError "not a delegated
+			// administrator"): the code only, since the message names the management
+			// account and the registrar's role, and the Reason may reach a member.
+			return backoff.Permanent(refuse(fmt.Sprintf("cannot ask CloudFormation about StackSet %s (%s): the registrar's role needs cloudformation:DescribeStackInstance on it, "+
+				"and organizations:ListDelegatedAdministrators with CallAs DELEGATED_ADMIN", c.stackSet, api.ErrorCode())))
 		}
-		return backoff.Permanent(refuse(fmt.Sprintf("cannot ask CloudFormation about StackSet %s (the registrar's role needs cloudformation:DescribeStackInstance on it): %v", c.stackSet, err)))
+		// Throttling, a server error or the network, after the SDK's own attempts: asked
+		// again while the check has time.
+		return err
 	case out.StackInstance == nil:
 		return refuse(fmt.Sprintf("CloudFormation returned no stack instance of StackSet %s for account %s", c.stackSet, stack.Account))
 	}
@@ -219,6 +227,9 @@ func (c *Checker) checkOnce(ctx context.Context, stack Stack, stackID string) er
 	}
 	return nil
 }
+
+// retryableCode are client-fault codes that mean "later", not "no".
+var retryableCode = map[string]bool{"Throttling": true, "ThrottlingException": true, "RequestLimitExceeded": true, "TooManyRequestsException": true}
 
 func orNone(s string) string {
 	if s == "" {

@@ -11,6 +11,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
+	cfntypes "github.com/aws/aws-sdk-go-v2/service/cloudformation/types"
+	"github.com/aws/smithy-go"
 
 	"sysdig-aws-connect/internal/localaws"
 )
@@ -183,24 +185,58 @@ func fmtErr(err error) string {
 	return err.Error()
 }
 
-type failing struct{ calls int }
+// failing answers errs in turn, then the member's instance in an operation.
+type failing struct {
+	calls int
+	errs  []error
+}
 
 func (f *failing) DescribeStackInstance(context.Context, *cloudformation.DescribeStackInstanceInput, ...func(*cloudformation.Options)) (*cloudformation.DescribeStackInstanceOutput, error) {
 	f.calls++
-	return nil, errors.New("AccessDenied: not authorized to perform cloudformation:DescribeStackInstance")
+	if f.calls <= len(f.errs) {
+		return nil, f.errs[f.calls-1]
+	}
+	return &cloudformation.DescribeStackInstanceOutput{StackInstance: &cfntypes.StackInstance{StackId: aws.String(memberStack(member, "a")),
+		StackInstanceStatus: &cfntypes.StackInstanceComprehensiveStatus{DetailedStatus: cfntypes.StackInstanceDetailedStatusRunning}}}, nil
 }
 
-// A call that fails (the SDK has retried it already) refuses at once, saying what the
-// role needs.
+// A call refused for good refuses at once, saying what the role needs and never the
+// message (it names the management account); a call that failed for a passing reason
+// (after the SDK's own attempts) is asked again while the check has time.
 func TestCheckFailsClosed(t *testing.T) {
-	api := &failing{}
-	c, err := New(api, stackSet)
-	if err != nil {
-		t.Fatal(err)
+	denied := &smithy.GenericAPIError{Code: "AccessDenied", Message: "User: arn:aws:sts::999988887777:assumed-role/Registrar/x is not authorized", Fault: smithy.FaultClient}
+	notAdmin := &smithy.GenericAPIError{Code: "ValidationError", Message: "Account used is not a delegated administrator", Fault: smithy.FaultClient}
+	throttled := &smithy.GenericAPIError{Code: "Throttling", Message: "Rate exceeded", Fault: smithy.FaultClient}
+	unavailable := &smithy.GenericAPIError{Code: "InternalFailure", Message: "try again", Fault: smithy.FaultServer}
+	network := errors.New("dial tcp: connection reset")
+	tests := []struct {
+		name      string
+		errs      []error
+		wantErr   string // empty: accepted
+		wantCalls int
+	}{
+		{"access denied", []error{denied}, "(AccessDenied): the registrar's role needs cloudformation:DescribeStackInstance", 1},
+		{"not a delegated administrator", []error{notAdmin}, "organizations:ListDelegatedAdministrators", 1},
+		{"throttled, then answered", []error{throttled}, "", 2},
+		{"server error, then answered", []error{unavailable}, "", 2},
+		{"network error, then answered", []error{network}, "", 2},
+		{"unavailable every time", []error{unavailable, unavailable, unavailable, unavailable}, "could not confirm", 4},
 	}
-	err = c.Check(context.Background(), Request{StackID: memberStack(member, "a"), ViaTopic: true})
-	if !strings.Contains(fmtErr(err), "needs cloudformation:DescribeStackInstance") || api.calls != 1 {
-		t.Fatalf("err = %v after %d calls", err, api.calls)
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			api := &failing{errs: tc.errs}
+			c, err := New(api, stackSet, WithRetry(4, time.Millisecond, 5*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.Check(context.Background(), Request{StackID: memberStack(member, "a"), ViaTopic: true})
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && !strings.Contains(fmtErr(err), tc.wantErr) || api.calls != tc.wantCalls {
+				t.Fatalf("err = %v after %d calls; want %q after %d", err, api.calls, tc.wantErr, tc.wantCalls)
+			}
+			if strings.Contains(fmtErr(err), "999988887777") {
+				t.Errorf("the Reason names the management account: %v", err)
+			}
+		})
 	}
 }
 
