@@ -249,7 +249,7 @@ func (s *templateStack) registrationParams() {
 	s.param(ParamProviderAPI, &awscdk.CfnParameterProps{
 		Default:       jsii.String("v1"),
 		AllowedValues: jsii.Strings("v1", "v2"),
-		Description:   jsii.String("Sysdig providers API: v1 (/api/providers, the seed's) or v2 (/api/v2/providers)."),
+		Description:   jsii.String("Sysdig providers API: v1 (/api/providers, in Sysdig's guide) or v2 (/api/v2/providers)."),
 	})
 }
 

@@ -19,7 +19,7 @@ const (
 		"Rotate it in Sysdig and update the secret (or the ApiToken parameter)."
 	reasonStackSetID = "Only DescribeStackInstance on this stack's StackSet, whose ARN ends in an id CloudFormation generates and names the management account " +
 		"(unknown to a delegated administrator's template); and, with CallAs DELEGATED_ADMIN, organizations:ListDelegatedAdministrators, which has no resource."
-	reasonOnPremKey = "The seed's on-prem Sysdig backend authenticates to AWS with an access key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its Deployments), " +
+	reasonOnPremKey = "Sysdig's on-prem backend, as its guide sets it up, authenticates to AWS with an access key (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY in its Deployments), " +
 		"so OnPremCredentials=CreateUser creates an IAM user whose only permission is sts:AssumeRole on the Sysdig role, and keeps its key here. " +
 		"A rotation function cannot restart the on-prem Deployments: rotate with sysdig-connect onprem rotate-key. ExistingPrincipal (an instance, IRSA or Pod Identity role) needs no key at all."
 	reasonOnPremOrgRoles = "On-prem with AWS Organizations: one principal assumes the Sysdig role in every account of the organization; the resource names the role's exact " +

@@ -17,7 +17,7 @@ const (
 const interfaceMetadataKey = "AWS::CloudFormation::Interface"
 
 func (s *ConnectStack) outputs() {
-	s.output(OutRoleArn, "ARN of the role Sysdig assumes (the seed's \"Get Role ARN\").", s.Role.Role.RoleArn(), nil)
+	s.output(OutRoleArn, "ARN of the role Sysdig assumes (\"Get Role ARN\" in Sysdig's guide).", s.Role.Role.RoleArn(), nil)
 	s.output(OutExternalID, "External ID in use (given, or read from Sysdig).", s.externalIDInUse, nil)
 	s.output(OutProviderID, "Id of the AWS provider (account registration) in Sysdig.", s.Provider.ProviderID(), nil)
 	s.output(OutProviderStatus, "Status Sysdig reported for the registration.", s.Provider.Status(), nil)

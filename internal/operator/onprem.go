@@ -79,7 +79,7 @@ func (f manifestFlags) options() (onprem.ManifestOptions, error) {
 	o := onprem.ManifestOptions{Namespace: f.Namespace, Name: f.Name, MaskSecretKey: f.MaskSecretKey}
 	for d := range f.Containers {
 		if !slices.ContainsFunc(onprem.DefaultTargets, func(t onprem.Target) bool { return t.Deployment == d }) {
-			return o, usagef("--container %s=…: not one of the Deployments the seed names (sysdigcloud-collector, sysdigcloud-worker, sysdigcloud-api)", clean(d, 60))
+			return o, usagef("--container %s=…: not one of the Deployments Sysdig's guide names (sysdigcloud-collector, sysdigcloud-worker, sysdigcloud-api)", clean(d, 60))
 		}
 	}
 	for _, t := range onprem.DefaultTargets {
