@@ -3,13 +3,17 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
+	"sigs.k8s.io/yaml"
+
 	"sysdig-aws-connect/internal/lambdarun"
+	"sysdig-aws-connect/internal/onprem"
 )
 
 func TestFold(t *testing.T) {
@@ -92,5 +96,46 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo output lacks %q", want)
 		}
+	}
+}
+
+// TestDemoOnPrem plays make demo-onprem on the committed template: the narrative within
+// MaxColumns, the manifest whole (its YAML parses as printed), the secret key masked.
+func TestDemoOnPrem(t *testing.T) {
+	root, err := lambdarun.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err = RunOnPrem(ctx, Config{TemplatePath: filepath.Join(root, "templates", "sysdig-aws-connect.json"), StackName: "SysdigAwsConnectOnPrem", Out: &out})
+	t.Logf("demo-onprem output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := out.String()
+	head, manifest, ok := strings.Cut(text, "apply this manifest:\n")
+	if !ok {
+		t.Fatal("no manifest at the end")
+	}
+	for i, line := range strings.Split(head, "\n") {
+		if n := utf8.RuneCountInString(line); n > MaxColumns {
+			t.Errorf("line %d has %d columns: %s", i+1, n, line)
+		}
+	}
+	for _, want := range []string{"kind: Secret", "aws.accessKey:", "aws.secretKey:", "name: sysdigcloud-collector", "name: sysdigcloud-worker", "name: sysdigcloud-api", "AWS_SECRET_ACCESS_KEY"} {
+		if !strings.Contains(manifest, want) {
+			t.Errorf("the manifest lacks %q", want)
+		}
+	}
+	for _, doc := range strings.Split(manifest, "\n---\n") {
+		var v map[string]any
+		if err := yaml.Unmarshal([]byte(doc), &v); err != nil || v["kind"] == nil {
+			t.Errorf("a manifest document does not parse as printed: %v\n%s", err, doc)
+		}
+	}
+	if !strings.Contains(text, base64.StdEncoding.EncodeToString([]byte(onprem.MaskedSecretKey))) {
+		t.Error("the secret key is not masked in the demo")
 	}
 }

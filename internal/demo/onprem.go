@@ -36,7 +36,11 @@ func RunOnPrem(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	p := printer{w: cfg.Out}
+	// The narrative folds at MaxColumns; the manifest at the end is printed as it is, since
+	// a folded YAML line would no longer paste.
+	wrapped := newWrapWriter(cfg.Out, MaxColumns)
+	defer wrapped.Flush()
+	p := printer{w: wrapped}
 	env, err := localrun.Start(ctx, localrun.Options{Bootstrap: cfg.Bootstrap, RIE: cfg.RIE, FunctionTimeout: functionTimeout(tpl),
 		Sysdig: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}})
 	if err != nil {
@@ -138,8 +142,11 @@ func RunOnPrem(ctx context.Context, cfg Config) error {
 	p.line(fmt.Sprintf("On-prem set-up done in %s: the role trusts only user %s with the external ID; its key (%s) is in %s; apply this manifest:",
 		time.Since(start).Round(time.Millisecond), user, keys[0], secretARN))
 	p.line("")
-	p.line(strings.TrimRight(manifest, "\n"))
-	return nil
+	if err := wrapped.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(cfg.Out, strings.TrimRight(manifest, "\n"))
+	return err
 }
 
 func indent(s string) string {
