@@ -79,7 +79,7 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	}
 	r.logger.Info("provider registered", slog.String("logical_id", req.LogicalResourceID),
 		slog.String("provider_id", reg.ref.ID), slog.Bool("adopted", !reg.created), slog.String("status", reg.provider.Status))
-	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
 }
 
 // registration is what register did: the provider it now stands for, and whether it
@@ -89,6 +89,17 @@ type registration struct {
 	ref      ProviderRef
 	provider sysdig.Provider
 	created  bool
+	// unclear marks a provider found by role after a registration whose answer was
+	// lost, and kept as adopted: it was not changed, so it keeps its own alias.
+	unclear bool
+}
+
+// alias is the alias the provider has at Sysdig, for Data.Alias.
+func (g registration) alias(props ProviderProperties) string {
+	if g.unclear && g.provider.Alias != "" {
+		return g.provider.Alias
+	}
+	return props.Alias
 }
 
 // register applies OnExisting, creates the provider if needed and reads it back. When it
@@ -267,7 +278,7 @@ func (r *Registrar) foundAfterUnclearCreate(props ProviderProperties, p sysdig.P
 	}
 	ref.Adopted = true
 	r.logger.Warn(unclearNote(p.ID), slog.String("provider_id", p.ID), slog.String("role", props.RoleARN))
-	return registration{ref: ref, provider: p}
+	return registration{ref: ref, provider: p, unclear: true}
 }
 
 // unclearNote tells the user what happened to a provider found after an unclear
@@ -393,7 +404,7 @@ func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Requ
 		}
 		return keep, err
 	}
-	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
 }
 
 // undoCreate removes a provider this request created before failing. It runs on the

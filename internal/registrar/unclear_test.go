@@ -169,6 +169,10 @@ func TestProviderFoundAfterUnclearRegistration(t *testing.T) {
 				if ref.ID != held || ref.RoleARN != role || ref.Adopted != tc.wantAdopted {
 					t.Fatalf("answer %+v, want provider %s with adopted=%v", ref, held, tc.wantAdopted)
 				}
+				// A provider kept as found is not changed: Data tells its own alias.
+				if wantAlias := map[bool]string{true: "by hand", false: DefaultAlias}[tc.preexisting]; err == nil && res.Data["Alias"] != wantAlias {
+					t.Errorf("Data.Alias = %v, want %q", res.Data["Alias"], wantAlias)
+				}
 			}
 			logs := e.logs.String()[logStart:]
 			if tc.wantAdopted && !strings.Contains(logs, "sysdig-connect deregister "+held) {
