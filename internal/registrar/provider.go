@@ -284,7 +284,7 @@ func (r *Registrar) foundAfterUnclearCreate(props ProviderProperties, p sysdig.P
 // unclearNote tells the user what happened to a provider found after an unclear
 // registration and how to remove it.
 func unclearNote(id string) string {
-	return fmt.Sprintf("provider %s for the role was found after a registration whose answer was lost; it may have existed before this stack, so the stack keeps it as adopted and will not remove it: if it was not there before, remove it by hand with sysdig-connect deregister %s", id, id)
+	return fmt.Sprintf("provider %s for the role was found after a registration whose answer was lost; it may have existed before this stack, so the stack treats it as adopted and will not remove it: if it was not there before, remove it by hand with sysdig-connect deregister %s", id, id)
 }
 
 func roleNotAssumableYet(err error) bool {
