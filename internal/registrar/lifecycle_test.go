@@ -311,7 +311,9 @@ func TestAllowedURLsAndSecrets(t *testing.T) {
 }
 
 // The registration happened but its answer never came back before the deadline: the
-// FAILED answer must still name it, so rollback removes it.
+// FAILED answer must still name it, so rollback removes it. That holds when a look-up
+// before the POST proved the role free (OnExisting=Adopt); with Fail the provider found
+// is kept as adopted instead (TestProviderFoundAfterUnclearRegistration).
 func TestRegistrationWhoseAnswerWasLost(t *testing.T) {
 	release := make(chan struct{})
 	t.Cleanup(func() { close(release) })
@@ -332,7 +334,7 @@ func TestRegistrationWhoseAnswerWasLost(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	res, err := e.reg.Handle(ctx, customresource.Request{RequestType: cfn.RequestCreate, RequestID: "r-lost", ResourceType: TypeProvider,
-		LogicalResourceID: "P", StackID: stackID, ResourceProperties: e.props()})
+		LogicalResourceID: "P", StackID: stackID, ResourceProperties: e.props(PropOnExisting, "Adopt")})
 	if err == nil || !strings.Contains(err.Error(), "registered it all the same") {
 		t.Fatalf("error %v", err)
 	}

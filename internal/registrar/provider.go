@@ -70,23 +70,36 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	}
 	reg, err := r.register(ctx, client, props, true)
 	if err != nil {
-		if reg.created {
-			// Rollback's Delete removes what this request created.
+		if reg.ref.ID != "" {
+			// Rollback's Delete removes what this request created, and leaves what it
+			// could only mark as adopted.
 			return customresource.Result{PhysicalResourceID: reg.ref.String()}, err
 		}
 		return customresource.Result{PhysicalResourceID: none}, err
 	}
 	r.logger.Info("provider registered", slog.String("logical_id", req.LogicalResourceID),
 		slog.String("provider_id", reg.ref.ID), slog.Bool("adopted", !reg.created), slog.String("status", reg.provider.Status))
-	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
 }
 
 // registration is what register did: the provider it now stands for, and whether it
-// created it (rather than adopting one that existed before).
+// created it (rather than adopting one that existed before, or one it cannot prove it
+// created: then ref.Adopted is set).
 type registration struct {
 	ref      ProviderRef
 	provider sysdig.Provider
 	created  bool
+	// unclear marks a provider found by role after a registration whose answer was
+	// lost, and kept as adopted: it was not changed, so it keeps its own alias.
+	unclear bool
+}
+
+// alias is the alias the provider has at Sysdig, for Data.Alias.
+func (g registration) alias(props ProviderProperties) string {
+	if g.unclear && g.provider.Alias != "" {
+		return g.provider.Alias
+	}
+	return props.Alias
 }
 
 // register applies OnExisting, creates the provider if needed and reads it back. When it
@@ -97,7 +110,14 @@ type registration struct {
 // POST, so that a tenant that accepts a second provider for a role still gets none), a 409
 // to the POST, and an outcome left unclear (a lost answer, a timeout). OnExisting=Fail
 // relies on Sysdig refusing a second provider for the same role (ASSUMED: with 409).
+//
+// A provider found by a look-up after an unclear POST is this request's only when a
+// look-up before the POST proved the role free (OnExisting=Adopt, on a tenant that lists
+// providers). Otherwise it may have held the role before the stack, so it is recorded as
+// adopted and the stack never removes it (the Datadog #124 rule); the price is that a
+// provider the lost POST did register outlives the stack, which the log says.
 func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderProperties, recordProgress bool) (registration, error) {
+	provedFree := false
 	if props.OnExisting == OnExistingAdopt {
 		existing, found, err := client.FindProviderByRole(ctx, props.API, props.RoleARN)
 		switch {
@@ -108,6 +128,8 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 			return registration{}, fmt.Errorf("look up Sysdig providers for role %s: %w", props.RoleARN, err)
 		case found:
 			return r.adopt(ctx, client, props, existing)
+		default:
+			provedFree = true
 		}
 	}
 
@@ -117,16 +139,17 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 	}
 	if err != nil {
 		err = fmt.Errorf("register role %s with Sysdig: %w", props.RoleARN, err)
-		// The answer to the POST may be what was lost (a deadline, a reset, a 5xx). A
-		// provider for the role found now is this request's: OnExisting=Fail counts on
-		// Sysdig refusing a second one, and Adopt found none before the POST.
+		// The answer to the POST may be what was lost (a deadline, a reset, a 5xx).
 		p, found, note := r.findAfterUnclearCreate(ctx, client, props, err)
 		if found {
-			reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: p.ID, RoleARN: props.RoleARN}, provider: p, created: true}
+			reg := r.foundAfterUnclearCreate(props, p, provedFree)
 			if recordProgress {
 				customresource.RecordPhysicalID(ctx, reg.ref.String())
 			}
-			return reg, fmt.Errorf("%w (Sysdig registered it all the same, as provider %s)", err, p.ID)
+			if reg.created {
+				return reg, fmt.Errorf("%w (Sysdig registered it all the same, as provider %s)", err, p.ID)
+			}
+			return reg, fmt.Errorf("%w; %s", err, unclearNote(p.ID))
 		}
 		if note != "" {
 			err = fmt.Errorf("%w (%s)", err, note)
@@ -134,6 +157,9 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 		return registration{}, err
 	}
 	reg := registration{ref: ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: created.ID, RoleARN: props.RoleARN}, provider: created, created: true}
+	if created.FoundByLookup {
+		reg = r.foundAfterUnclearCreate(props, created, provedFree)
+	}
 	if recordProgress {
 		customresource.RecordPhysicalID(ctx, reg.ref.String())
 	}
@@ -239,6 +265,26 @@ func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, p
 		return sysdig.Provider{}, false, ""
 	}
 	return p, found, ""
+}
+
+// foundAfterUnclearCreate decides whose a provider found by role after an unclear
+// registration is. With the role proved free before the POST it is this request's;
+// otherwise it may be one made by hand before the stack, so it is recorded as adopted
+// (never removed by the stack) and a warning says how to remove it by hand.
+func (r *Registrar) foundAfterUnclearCreate(props ProviderProperties, p sysdig.Provider, provedFree bool) registration {
+	ref := ProviderRef{API: props.API, BaseURL: props.BaseURL, ID: p.ID, RoleARN: props.RoleARN}
+	if provedFree {
+		return registration{ref: ref, provider: p, created: true}
+	}
+	ref.Adopted = true
+	r.logger.Warn(unclearNote(p.ID), slog.String("provider_id", p.ID), slog.String("role", props.RoleARN))
+	return registration{ref: ref, provider: p, unclear: true}
+}
+
+// unclearNote tells the user what happened to a provider found after an unclear
+// registration and how to remove it.
+func unclearNote(id string) string {
+	return fmt.Sprintf("provider %s for the role was found after a registration whose answer was lost; it may have existed before this stack, so the stack treats it as adopted and will not remove it: if it was not there before, remove it by hand with sysdig-connect deregister %s", id, id)
 }
 
 func roleNotAssumableYet(err error) bool {
@@ -358,7 +404,7 @@ func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Requ
 		}
 		return keep, err
 	}
-	return providerResult(reg.ref, reg.provider.Status, props.Alias), nil
+	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
 }
 
 // undoCreate removes a provider this request created before failing. It runs on the

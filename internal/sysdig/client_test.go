@@ -654,6 +654,8 @@ func TestCreateNeverDoubleCreates(t *testing.T) {
 		wantErr  string
 		posts    int
 	}{
+		// A plain success: the provider comes from the POST's answer, not a look-up.
+		{"plain success", nil, nil, "", 1},
 		// The first POST is processed but answers 500: the lookup finds it.
 		{"500 after processing", func(n int) int { return map[int]int{1: 500}[n] }, nil, "", 1},
 		{"502 after processing", func(n int) int { return map[int]int{1: 502}[n] }, nil, "", 1},
@@ -678,6 +680,11 @@ func TestCreateNeverDoubleCreates(t *testing.T) {
 			} else if err != nil || p.ID == "" || p.RoleARN != roleA {
 				t.Fatalf("create = %+v, %v", p, err)
 			}
+			// Only the caller knows whether the role was free before: it must be told
+			// when the provider came from a look-up rather than from the POST's answer.
+			if lookedUp := tt.rewrite != nil && err == nil; p.FoundByLookup != lookedUp {
+				t.Errorf("FoundByLookup = %v, want %v", p.FoundByLookup, lookedUp)
+			}
 			if n := len(emu.Providers()); n != 1 {
 				t.Errorf("%d providers stored, want 1", n)
 			}
@@ -694,8 +701,9 @@ func TestCreateAfterResetLooksUp(t *testing.T) {
 	emu, url := startEmu(t)
 	emu.Inject(sysdigemu.Fault{Method: "POST", ResetConn: true})
 	c, _ := newClient(t, url)
-	if _, err := c.CreateProvider(ctxTimeout(t, 30*time.Second), sysdig.V1, sysdig.ProviderSpec{RoleARN: roleA}); err != nil {
-		t.Fatal(err)
+	p, err := c.CreateProvider(ctxTimeout(t, 30*time.Second), sysdig.V1, sysdig.ProviderSpec{RoleARN: roleA})
+	if err != nil || p.FoundByLookup {
+		t.Fatalf("create = %+v, %v: the retried POST's own answer, not a look-up, holds the provider", p, err)
 	}
 	var methods []string
 	for _, r := range emu.Requests() {

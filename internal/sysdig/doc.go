@@ -36,7 +36,9 @@
 // attempt and every wait is bounded by the caller's context and by the maximum
 // number of attempts.
 // Creating a provider is not idempotent, so when an attempt's outcome is
-// ambiguous the client looks the provider up before trying again.
+// ambiguous the client looks the provider up before trying again, and marks a
+// provider found that way (Provider.FoundByLookup): it is not proof that the call
+// created it.
 //
 // The API token is sent only in the Authorization header; it is never logged
 // and is scrubbed from any error message in case a server echoes it.

@@ -62,6 +62,11 @@ type Provider struct {
 	Alias   string
 	Regions []string // Sysdig names as stored (US_EAST_1); nil = all regions
 	Status  string
+	// FoundByLookup is set by CreateProvider when the provider comes from looking the
+	// role up after an attempt whose outcome was unclear, not from the POST's answer.
+	// Such a provider may be that attempt's, or one that held the role before the POST:
+	// only the caller, knowing whether the role was free beforehand, can tell.
+	FoundByLookup bool
 }
 
 var (
@@ -503,7 +508,9 @@ func (c *Client) itemPath(v APIVersion, id string) (string, error) {
 // role up before the next attempt and returns the provider if it now exists, so
 // a retry never registers the role twice. A 409 (role already registered,
 // ASSUMED) is returned as an *APIError unless an earlier ambiguous attempt
-// explains it. Nothing is listed on the way of a plain success.
+// explains it. A provider found by such a look-up has FoundByLookup set: it is
+// not proof that this call created it. Nothing is listed on the way of a plain
+// success.
 func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec ProviderSpec) (Provider, error) {
 	coll, err := v.collection()
 	if err != nil {
@@ -514,9 +521,10 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		return Provider{}, err
 	}
 	var found Provider
-	// Before retrying after an unclear attempt: a provider for the role now is that
-	// attempt's. A tenant that does not list providers cannot say; the POST is retried,
-	// and a 409 to it then says the earlier attempt worked.
+	// Before retrying after an unclear attempt: a provider for the role now is probably
+	// that attempt's (or held the role before it: FoundByLookup lets the caller judge).
+	// A tenant that does not list providers cannot say; the POST is retried, and a 409 to
+	// it then says the earlier attempt probably worked.
 	beforeRetry := func(ctx context.Context) (bool, error) {
 		p, ok, err := c.FindProviderByRole(ctx, v, spec.RoleARN)
 		if errors.Is(err, ErrListingNotSupported) {
@@ -526,7 +534,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed, so not trying again (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
 		}
 		if ok {
-			c.logger.Warn("sysdig: an earlier create attempt registered the provider", "path", coll, "id", p.ID)
+			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", p.ID)
 			found = p
 			return true, nil
 		}
@@ -541,7 +549,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
 		}
 		if ok {
-			c.logger.Warn("sysdig: an earlier create attempt registered the provider", "path", coll, "id", p.ID)
+			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", p.ID)
 			found = p
 			return true, nil
 		}
@@ -552,6 +560,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		return Provider{}, err
 	}
 	if resp.resolved {
+		found.FoundByLookup = true
 		return found, nil
 	}
 	p, err := DecodeProvider(v, resp.body)
