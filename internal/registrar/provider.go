@@ -246,6 +246,7 @@ func (r *Registrar) findAfterUnclearCreate(ctx context.Context, client Sysdig, p
 	}
 	cleanupCtx, cancel := customresource.CleanupContext(ctx)
 	defer cancel()
+	cleanupCtx = sysdig.Unpaced(cleanupCtx)
 	// Half of the cleanup window at most: undoing a replacement may need the rest.
 	lookupCtx := cleanupCtx
 	if dl, ok := cleanupCtx.Deadline(); ok {
@@ -412,7 +413,7 @@ func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Requ
 func (r *Registrar) undoCreate(ctx context.Context, client Sysdig, ref ProviderRef, cause error) error {
 	cleanupCtx, cancel := customresource.CleanupContext(ctx)
 	defer cancel()
-	if err := client.DeleteProvider(cleanupCtx, ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
+	if err := client.DeleteProvider(sysdig.Unpaced(cleanupCtx), ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
 		r.logger.Error("could not remove the provider this failed update registered", slog.String("provider_id", ref.ID), slog.String("error", err.Error()))
 		return fmt.Errorf("%w; the new provider %s could not be removed (%v): remove it at Sysdig", cause, ref.ID, err)
 	}

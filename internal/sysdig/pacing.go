@@ -81,9 +81,20 @@ func (p *pacer) limit() int {
 	return p.perMin
 }
 
+type unpacedKey struct{}
+
+// Unpaced marks ctx's requests as leaving at once, whatever the pacing: the one-off calls
+// that undo or settle a registration within a short cleanup window, which a pacer sized
+// for a rollout (seconds between requests) would refuse as too late, leaking a provider.
+// Sysdig may still answer 429; its Retry-After is honoured as usual.
+func Unpaced(ctx context.Context) context.Context { return context.WithValue(ctx, unpacedKey{}, true) }
+
 // wait holds the caller until its request may leave, or fails at once when that would be
 // after ctx's deadline.
 func (p *pacer) wait(ctx context.Context) error {
+	if unpaced, _ := ctx.Value(unpacedKey{}).(bool); unpaced {
+		return nil
+	}
 	p.mu.Lock()
 	l, notBefore := p.limiter, p.notBefore
 	p.notBefore = time.Time{}

@@ -1,6 +1,8 @@
 package sysdig
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"testing"
 	"time"
@@ -40,6 +42,26 @@ func TestPacerShareAndPhase(t *testing.T) {
 		want := 60 * paceShare / 60 / float64(tc.instances)
 		if got := float64(p.limiter.Limit()); p.notBefore != nb || got < want*0.999 || got > want*1.001 {
 			t.Fatalf("%s/%d: after a new limit %.3f per second (want %.3f), phase moved %v", tc.header, tc.instances, got, want, p.notBefore != nb)
+		}
+	}
+}
+
+// A request marked Unpaced leaves at once even when pacing would refuse it for its
+// deadline; others are still refused.
+func TestUnpacedLeavesAtOnce(t *testing.T) {
+	p := &pacer{instances: 5}
+	h := http.Header{}
+	h.Set(RateLimitHeader, "60") // 60/min shared by 5: one request every ~5.3 s
+	p.observe(h)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := p.wait(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("paced request with 0.5 s left: %v, want it refused for the deadline", err)
+	}
+	// Paced, each would need seconds: within the same 0.5 s they can only pass unpaced.
+	for range 3 {
+		if err := p.wait(Unpaced(ctx)); err != nil {
+			t.Fatalf("unpaced request: %v", err)
 		}
 	}
 }
