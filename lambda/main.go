@@ -33,6 +33,9 @@ const (
 	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
 	envAllowSkipTLSVerify = "ALLOW_SKIP_TLS_VERIFY"
+	// envAllowLoopbackAnswers ("true") lets answers go to loopback ResponseURLs: local
+	// runs only (internal/lambdarun sets it); no template does.
+	envAllowLoopbackAnswers = "ALLOW_LOOPBACK_RESPONSE_URLS"
 	// envConcurrentInstances is how many instances may run at once (the registrar's
 	// reserved concurrency; 1 in the single-account stack): they share Sysdig's rate limit.
 	envConcurrentInstances = "CONCURRENT_INSTANCES"
@@ -96,6 +99,9 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
 	}
 	fnOpts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
+	if strings.EqualFold(strings.TrimSpace(os.Getenv(envAllowLoopbackAnswers)), "true") {
+		fnOpts = append(fnOpts, customresource.WithLoopbackAnswers())
+	}
 	if name := strings.TrimSpace(os.Getenv(envStackSetName)); name != "" {
 		// The SDK reads AWS_ENDPOINT_URL_CLOUDFORMATION itself.
 		checker, err := stackauth.New(cloudformation.NewFromConfig(cfg), name,

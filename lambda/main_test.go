@@ -61,6 +61,7 @@ func newWorldEnv(t *testing.T, env map[string]string) *world {
 
 	t.Setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", smURL)
 	t.Setenv("AWS_REGION", "us-east-1")
+	t.Setenv(envAllowLoopbackAnswers, "true") // the test's ResponseURLs are on loopback
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "local-secret")
 	t.Setenv("AWS_SESSION_TOKEN", "")

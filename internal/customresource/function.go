@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -89,8 +90,10 @@ type Function struct {
 	logStreamFn func() string
 	// answerRegion, when set, limits answers to CloudFormation's response bucket there.
 	answerRegion string
-	check        RequestCheck
-	dedupe       Deduplicator
+	// loopbackAnswers allows loopback ResponseURLs too (local runs).
+	loopbackAnswers bool
+	check           RequestCheck
+	dedupe          Deduplicator
 }
 
 // Option configures a Function.
@@ -105,6 +108,11 @@ func WithSender(s *Sender) Option { return func(f *Function) { f.sender = s } }
 // WithAnswerRegion limits answers to CloudFormation's response bucket of region (see
 // CheckResponseURL): a request whose ResponseURL is elsewhere is dropped, unanswered.
 func WithAnswerRegion(region string) Option { return func(f *Function) { f.answerRegion = region } }
+
+// WithLoopbackAnswers lets answers go to a loopback ResponseURL as well, for local runs
+// (the runtime emulator, tests). In Lambda, loopback is the Runtime API and extensions:
+// no answer goes there.
+func WithLoopbackAnswers() Option { return func(f *Function) { f.loopbackAnswers = true } }
 
 // RequestCheck decides whether a request may be acted on. Its error refuses the request:
 // the handler is not called, and the error is the Reason of the FAILED answer.
@@ -166,7 +174,11 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 		return nil
 	}
 	if f.answerRegion != "" {
-		if uerr := CheckResponseURL(req.ResponseURL, f.answerRegion); uerr != nil {
+		uerr := CheckResponseURL(req.ResponseURL, f.answerRegion)
+		if u, perr := url.Parse(req.ResponseURL); uerr == nil && !f.loopbackAnswers && perr == nil && isLoopback(u.Hostname()) {
+			uerr = errors.New("ResponseURL on a loopback host: answered only in local runs")
+		}
+		if uerr != nil {
 			log.Error("request dropped: its ResponseURL is not CloudFormation's, so it gets no answer",
 				slog.String("response_host", ResponseHost(req.ResponseURL)), slog.String("error", uerr.Error()))
 			return nil

@@ -106,6 +106,8 @@ func TestAnswerOnlyToCloudFormation(t *testing.T) {
 		{"through SNS, foreign URL", snsWrap(request(evil, cfn.RequestDelete)), nil, 0},
 		{"malformed request, foreign URL", []byte(`{"RequestType":"Create","ResponseURL":"` + evil + `","RequestId":"r","ResourceProperties":"oops"}`), nil, 0},
 		{"valid request, CloudFormation's URL", request(good, cfn.RequestCreate), []string{"cloudformation-custom-resource-response-useast1.s3.amazonaws.com"}, 1},
+		// In Lambda, loopback is the Runtime API and extensions: answered only in local runs.
+		{"loopback URL outside a local run", request("http://127.0.0.1:9001/2018-06-01/runtime/invocation/x/response?X-Amz-Signature=topsecretsignature", cfn.RequestCreate), nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,7 +132,7 @@ func TestAnswerOnlyToCloudFormation(t *testing.T) {
 			if strings.Contains(logs.String(), "topsecretsignature") {
 				t.Fatalf("a log line holds the signature: %s", logs.String())
 			}
-			if tt.wantHosts == nil && !strings.Contains(logs.String(), `"response_host":"attacker.example"`) {
+			if tt.wantHosts == nil && !strings.Contains(logs.String(), `"response_host":"attacker.example"`) && !strings.Contains(logs.String(), `"response_host":"127.0.0.1:9001"`) {
 				t.Fatalf("the drop is not logged with the host: %s", logs.String())
 			}
 		})
@@ -170,7 +172,7 @@ func TestRequestCheck(t *testing.T) {
 			f := New(HandlerFunc(func(context.Context, Request) (Result, error) {
 				calls.Add(1)
 				return Result{PhysicalResourceID: "p"}, nil
-			}), WithRequestCheck(check), WithAnswerRegion("us-east-1"), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
+			}), WithRequestCheck(check), WithAnswerRegion("us-east-1"), WithLoopbackAnswers(), WithLogger(slog.New(slog.NewJSONHandler(&logs, nil))))
 			payload := tt.payload(c.url())
 			if err := f.Invoke(context.Background(), payload); err != nil {
 				t.Fatal(err)

@@ -133,7 +133,7 @@ type Function struct {
 // The function's environment is: PATH, LANG, TZ=:UTC, LAMBDA_TASK_ROOT (the bootstrap's
 // directory), AWS_REGION and AWS_DEFAULT_REGION (us-east-1), dummy AWS_ACCESS_KEY_ID /
 // AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN, AWS_LAMBDA_FUNCTION_NAME / _VERSION /
-// _MEMORY_SIZE / _TIMEOUT, then cfg.Env on top. The emulator adds AWS_LAMBDA_RUNTIME_API.
+// _MEMORY_SIZE / _TIMEOUT, ALLOW_LOOPBACK_RESPONSE_URLS=true, then cfg.Env on top. The emulator adds AWS_LAMBDA_RUNTIME_API.
 func Start(ctx context.Context, cfg Config) (*Function, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = defaultTimeout
@@ -282,6 +282,8 @@ func functionEnv(cfg Config, timeoutSeconds int) []string {
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": strconv.Itoa(mem),
 		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + name,
 		"AWS_LAMBDA_LOG_STREAM_NAME":      "local/[$LATEST]" + name,
+		// Local answers go to loopback catchers, which the function refuses elsewhere.
+		"ALLOW_LOOPBACK_RESPONSE_URLS": "true",
 	}
 	for k, v := range cfg.Env {
 		env[k] = v

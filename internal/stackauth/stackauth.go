@@ -175,7 +175,14 @@ func (c *Checker) Check(ctx context.Context, req Request) error {
 	if errors.As(err, &refused) || errors.As(last, &refused) {
 		return refused
 	}
-	return refuse(fmt.Sprintf("StackSet %s could not confirm stack %s in time: %v", c.stackSet, req.StackID, err))
+	// The error code only: AWS's message may name the management account.
+	why := "the call failed"
+	if api := smithy.APIError(nil); errors.As(err, &api) {
+		why = api.ErrorCode()
+	} else if errors.Is(err, context.DeadlineExceeded) {
+		why = "no answer before the deadline"
+	}
+	return refuse(fmt.Sprintf("StackSet %s could not confirm stack %s in time (%s): retry the StackSet operation for the account", c.stackSet, req.StackID, why))
 }
 
 // checkOnce asks once; a mismatch that may be CloudFormation catching up, and a call that

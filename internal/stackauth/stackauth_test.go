@@ -306,3 +306,17 @@ func BenchmarkCheck(b *testing.B) {
 		}
 	}
 }
+
+// A check that runs out of tries on passing failures says so with the error code only.
+func TestCheckOutOfTimeNamesTheCodeOnly(t *testing.T) {
+	unavailable := &smithy.GenericAPIError{Code: "InternalFailure", Message: "arn:aws:iam::999988887777:role/Registrar: try again", Fault: smithy.FaultServer}
+	api := &failing{errs: []error{unavailable, unavailable, unavailable}}
+	c, err := New(api, stackSet, WithRetry(3, time.Millisecond, 5*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Check(context.Background(), Request{StackID: memberStack(member, "a"), ViaTopic: true})
+	if !strings.Contains(fmtErr(err), "in time (InternalFailure)") || strings.Contains(fmtErr(err), "999988887777") {
+		t.Fatalf("err = %v", err)
+	}
+}
