@@ -17,4 +17,4 @@ playground: ## [develop] local Sysdig and AWS stand-ins until Ctrl-C, to try the
 # sysdig-connect check, onprem rotate-key (both steps) and the Kubernetes manifest.
 .PHONY: demo-onprem
 demo-onprem: tools build-local ## [develop] the on-prem set-up locally, ending with the Kubernetes manifest
-	@$(GO) run ./cmd/demo-onprem -template templates/sysdig-aws-connect.json -bootstrap $(DIST)/local/bootstrap
+	@$(GO) run ./cmd/demo -onprem -template templates/sysdig-aws-connect.json -bootstrap $(DIST)/local/bootstrap
