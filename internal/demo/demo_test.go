@@ -70,30 +70,15 @@ func TestWrapWriterBuffersPartialLines(t *testing.T) {
 // and checks what a reader sees: every line within MaxColumns, the role's trust policy and
 // permissions, and the failure case with its rollback.
 func TestDemo(t *testing.T) {
-	root, err := lambdarun.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	err = Run(ctx, Config{TemplatePath: filepath.Join(root, "templates", "sysdig-aws-connect.json"), StackName: "SysdigAwsConnect", Out: &out})
-	t.Logf("demo output:\n%s", out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, line := range strings.Split(out.String(), "\n") {
-		if n := utf8.RuneCountInString(line); n > MaxColumns {
-			t.Errorf("line %d has %d columns: %s", i+1, n, line)
-		}
-	}
+	text := play(t, Run, "SysdigAwsConnect")
+	checkColumns(t, text)
 	for _, want := range []string{
 		"What the stack grants: the role sysdig-role may be assumed by",
 		"sts:ExternalId", "cloudwatch:GetMetricData", "by policy sysdig_cloudwatch",
 		"step 5/5: a failure", "CREATE_FAILED: SysdigProvider", "made-by-hand",
 		"the rollback left the hand-made provider exactly as it was", "All 5 steps",
 	} {
-		if !strings.Contains(out.String(), want) {
+		if !strings.Contains(text, want) {
 			t.Errorf("the demo output lacks %q", want)
 		}
 	}
@@ -102,28 +87,12 @@ func TestDemo(t *testing.T) {
 // TestDemoOnPrem plays make demo-onprem on the committed template: the narrative within
 // MaxColumns, the manifest whole (its YAML parses as printed), the secret key masked.
 func TestDemoOnPrem(t *testing.T) {
-	root, err := lambdarun.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	err = RunOnPrem(ctx, Config{TemplatePath: filepath.Join(root, "templates", "sysdig-aws-connect.json"), StackName: "SysdigAwsConnectOnPrem", Out: &out})
-	t.Logf("demo-onprem output:\n%s", out.String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := out.String()
+	text := play(t, RunOnPrem, "SysdigAwsConnectOnPrem")
 	head, manifest, ok := strings.Cut(text, "apply this manifest:\n")
 	if !ok {
 		t.Fatal("no manifest at the end")
 	}
-	for i, line := range strings.Split(head, "\n") {
-		if n := utf8.RuneCountInString(line); n > MaxColumns {
-			t.Errorf("line %d has %d columns: %s", i+1, n, line)
-		}
-	}
+	checkColumns(t, head)
 	for _, want := range []string{"kind: Secret", "aws.accessKey:", "aws.secretKey:", "name: sysdigcloud-collector", "name: sysdigcloud-worker", "name: sysdigcloud-api", "AWS_SECRET_ACCESS_KEY"} {
 		if !strings.Contains(manifest, want) {
 			t.Errorf("the manifest lacks %q", want)
@@ -137,5 +106,33 @@ func TestDemoOnPrem(t *testing.T) {
 	}
 	if !strings.Contains(text, base64.StdEncoding.EncodeToString([]byte(onprem.MaskedSecretKey))) {
 		t.Error("the secret key is not masked in the demo")
+	}
+}
+
+// play runs a demo on the committed one-click template and returns what it printed.
+func play(t *testing.T, run func(context.Context, Config) error, stackName string) string {
+	t.Helper()
+	root, err := lambdarun.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	err = run(ctx, Config{TemplatePath: filepath.Join(root, "templates", "sysdig-aws-connect.json"), StackName: stackName, Out: &out})
+	t.Logf("output:\n%s", out.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
+}
+
+// checkColumns fails for every line wider than MaxColumns.
+func checkColumns(t *testing.T, text string) {
+	t.Helper()
+	for i, line := range strings.Split(text, "\n") {
+		if n := utf8.RuneCountInString(line); n > MaxColumns {
+			t.Errorf("line %d has %d columns: %s", i+1, n, line)
+		}
 	}
 }
