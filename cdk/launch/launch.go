@@ -16,12 +16,9 @@ import (
 // owns those buckets decides what code runs with the Sysdig token, so the publisher's
 // Launch Stack URL names them, or the person launching does.
 const (
-	// ReleaseCodeBucketPrefix is where this project's own releases are published (the
-	// README's Launch Stack links); it is no default of the template or of publish.
-	ReleaseCodeBucketPrefix = "sysdig-aws-connect"
-	DefaultCodeKey          = "sysdig-aws-connect/function.zip"
-	DefaultTemplateKey      = "sysdig-aws-connect/sysdig-aws-connect.json"
-	DefaultStackName        = "sysdig-aws-connect"
+	DefaultCodeKey     = "sysdig-aws-connect/function.zip"
+	DefaultTemplateKey = "sysdig-aws-connect/sysdig-aws-connect.json"
+	DefaultStackName   = "sysdig-aws-connect"
 	// The AWS Organizations deployer (make publish-org): same zip, its own template.
 	DefaultOrgTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-org.json"
 	DefaultOrgStackName   = "sysdig-aws-connect-org"

@@ -561,13 +561,7 @@ func TestDocsCoverActionsParametersOutputsAndSuppressions(t *testing.T) {
 			}
 		}
 	}
-	region := "us-east-1"
-	bucket := launch.RegionalBucket(launch.ReleaseCodeBucketPrefix, region)
-	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultTemplateKey), launch.DefaultStackName,
-		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
-	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("the user docs' Launch Stack link is not what make publish prints for the defaults:\n%s", link)
-	}
+	checkLaunchDocs(t, text, "publish", launch.DefaultTemplateKey, launch.DefaultStackName)
 	for _, id := range []string{"AwsSolutions-IAM5", "AwsSolutions-S1", "AwsSolutions-SMG4"} {
 		if !strings.Contains(text, id) {
 			t.Errorf("the user docs do not explain the %s suppression", id)

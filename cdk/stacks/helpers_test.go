@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
@@ -13,6 +15,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
+	"sysdig-aws-connect/cdk/launch"
 	"sysdig-aws-connect/internal/cfnsim"
 )
 
@@ -248,4 +251,32 @@ func userDocs(t *testing.T) string {
 		b = append(append(b, '\n'), page...)
 	}
 	return string(b)
+}
+
+// yourPrefix stands for the reader's own bucket prefix in the docs.
+const yourPrefix = "<your-prefix>"
+
+// checkLaunchDocs asserts that the docs show how to get a Launch Stack link for the reader's
+// own buckets (the make target that prints it, and the link's form as it prints it), and
+// link to no code bucket the reader did not choose: whoever can write there chooses the
+// code that reads the Sysdig token.
+func checkLaunchDocs(t *testing.T, text, target, templateKey, stackName string) {
+	t.Helper()
+	if cmd := "make " + target + " BUCKET_PREFIX=" + yourPrefix; !strings.Contains(text, cmd) {
+		t.Errorf("the user docs do not show %q", cmd)
+	}
+	real := launch.QuickCreateURL("us-east-1", launch.TemplateURL(launch.RegionalBucket("PREFIX", "us-east-1"), "us-east-1", templateKey), stackName,
+		map[string]string{launch.ParamCodeBucketPrefix: "PREFIX", launch.ParamCodeKey: launch.DefaultCodeKey})
+	form := "&stackName=" + stackName + "&param_" + launch.ParamCodeBucketPrefix + "="
+	if !strings.Contains(real, form+"PREFIX&") {
+		t.Fatalf("make %s's link no longer has the form the docs show (%s…): %s", target, form, real)
+	}
+	if !strings.Contains(text, form+yourPrefix) {
+		t.Errorf("the user docs do not show the form of make %s's link: %s%s", target, form, yourPrefix)
+	}
+	for _, m := range regexp.MustCompile("param_"+launch.ParamCodeBucketPrefix+"=([^&)\\s`]+)").FindAllStringSubmatch(text, -1) {
+		if m[1] != yourPrefix {
+			t.Errorf("the user docs link to the code bucket prefix %q, which the reader did not choose", m[1])
+		}
+	}
 }

@@ -554,13 +554,7 @@ func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {
 			t.Errorf("the user docs lack the member parameter %s", name)
 		}
 	}
-	region := "us-east-1"
-	bucket := launch.RegionalBucket(launch.ReleaseCodeBucketPrefix, region)
-	link := launch.QuickCreateURL(region, launch.TemplateURL(bucket, region, launch.DefaultOrgTemplateKey), launch.DefaultOrgStackName,
-		map[string]string{launch.ParamCodeBucketPrefix: launch.ReleaseCodeBucketPrefix, launch.ParamCodeKey: launch.DefaultCodeKey})
-	if !strings.Contains(text, "("+link+")") {
-		t.Errorf("the user docs' Launch Stack link is not what make publish-org prints for the defaults:\n%s", link)
-	}
+	checkLaunchDocs(t, text, "publish-org", launch.DefaultOrgTemplateKey, launch.DefaultOrgStackName)
 	for _, want := range []string{"AwsSolutions-SNS2", "AwsSolutions-SNS3", "AwsSolutions-SMG4", "AwsSolutions-IAM5",
 		"register-delegated-administrator --service-principal member.org.stacksets.cloudformation.amazonaws.com", "cdk deploy SysdigAwsConnectOrg",
 		MemberTemplatePath, OrgTemplatePath} {
