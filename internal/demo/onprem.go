@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -19,6 +20,7 @@ import (
 	"sysdig-aws-connect/internal/cfnsim"
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/localrun"
+	"sysdig-aws-connect/internal/onprem"
 	"sysdig-aws-connect/internal/operator"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
@@ -88,9 +90,13 @@ func RunOnPrem(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("Sysdig holds %d providers, want 1", len(env.Sysdig.Providers()))
 	}
 
+	// Everything the CLI prints is kept, to prove at the end that no secret key is in it.
+	var printed strings.Builder
+	var secretKeys []string
 	cli := func(args ...string) (string, error) {
 		p.line("  $ sysdig-connect " + strings.Join(args, " "))
 		code, stdout, stderr := runCLI(ctx, env, iamURL, stsURL, args...)
+		printed.WriteString(stdout + stderr)
 		for _, l := range strings.Split(strings.TrimRight(stderr, "\n"), "\n") {
 			if l != "" {
 				p.line("    " + l)
@@ -108,6 +114,9 @@ func RunOnPrem(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	if secretKeys, err = appendSecretKey(ctx, env, secretARN, secretKeys); err != nil {
+		return err
+	}
 	first := iamSrv.AccessKeyIDs(user)
 	p.step(3, n, "sysdig-connect onprem rotate-key: a second key, stored in the secret", nil)
 	if _, err := cli("onprem", "rotate-key", "--user", user, "--secret", secretARN, "--namespace", "sysdigcloud", "--mask-secret-key"); err != nil {
@@ -137,6 +146,14 @@ func RunOnPrem(ctx context.Context, cfg Config) error {
 	}
 	if leak := leakedSecrets(env); leak != "" {
 		return fmt.Errorf("%s", leak)
+	}
+	if secretKeys, err = appendSecretKey(ctx, env, secretARN, secretKeys); err != nil {
+		return err
+	}
+	for _, k := range secretKeys {
+		if strings.Contains(printed.String(), k) {
+			return errors.New("the demo printed an access key's secret key")
+		}
 	}
 	p.line("")
 	p.line(fmt.Sprintf("On-prem set-up done in %s: the role trusts only user %s with the external ID; its key (%s) is in %s; apply this manifest:",
@@ -198,4 +215,19 @@ func runCLI(ctx context.Context, env *localrun.Env, iamURL, stsURL string, args 
 		return ""
 	}, deps)
 	return code, stdout.String(), stderr.String()
+}
+
+// appendSecretKey adds the secret key the on-prem secret holds now to keys.
+func appendSecretKey(ctx context.Context, env *localrun.Env, secretARN string, keys []string) ([]string, error) {
+	client := secretsmanager.New(secretsmanager.Options{Region: localrun.Region, BaseEndpoint: aws.String(env.SecretsURL),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDDEMO", "demo", ""), RetryMaxAttempts: 1})
+	out, err := client.GetSecretValue(ctx, &secretsmanager.GetSecretValueInput{SecretId: aws.String(secretARN)})
+	if err != nil {
+		return keys, fmt.Errorf("read the on-prem secret: %w", err)
+	}
+	creds, err := onprem.ParseCredentials(aws.ToString(out.SecretString))
+	if err != nil {
+		return keys, err
+	}
+	return append(keys, creds.SecretAccessKey), nil
 }

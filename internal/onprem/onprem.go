@@ -120,6 +120,9 @@ type ManifestOptions struct {
 	Targets []Target
 	// MaskSecretKey writes a placeholder instead of the secret key (demos, screenshots).
 	MaskSecretKey bool
+	// SecretOnly leaves the patches out: after a key rotation the Deployments already
+	// read the Secret, which alone must be applied again.
+	SecretOnly bool
 }
 
 // MaskedSecretKey replaces the secret key when ManifestOptions.MaskSecretKey is set.
@@ -227,17 +230,26 @@ func Manifest(c Credentials, o ManifestOptions) ([]byte, error) {
 	if err := doc(comment, secret); err != nil {
 		return nil, err
 	}
-	for _, t := range o.Targets {
+	for _, t := range o.patchTargets() {
 		p, err := Patch(t, o)
 		if err != nil {
 			return nil, err
 		}
-		if err := doc(fmt.Sprintf("Strategic-merge patch: %s and %s from Secret %s in container %s.\nApply: kubectl%s patch deployment %s --type strategic --patch-file <this document>",
+		// kubectl patch merges strategically by default; the lines stay within 100 columns.
+		if err := doc(fmt.Sprintf("Strategic-merge patch: %s and %s\nfrom Secret %s in container %s.\nApply: kubectl%s patch deployment %s --patch-file <this document>",
 			EnvAccessKeyID, EnvSecretAccessKey, o.Name, t.Container, ns, t.Deployment), p); err != nil {
 			return nil, err
 		}
 	}
 	return buf.Bytes(), nil
+}
+
+// patchTargets are the Deployments whose patches the manifest holds.
+func (o ManifestOptions) patchTargets() []Target {
+	if o.SecretOnly {
+		return nil
+	}
+	return o.Targets
 }
 
 // compactYAML writes obj without the zero values the API types marshal (null selector,
@@ -295,7 +307,8 @@ func ManifestJSON(c Credentials, o ManifestOptions) ([]byte, error) {
 	if out.Secret, err = pruned(secret); err != nil {
 		return nil, err
 	}
-	for _, t := range o.Targets {
+	out.Patches = []any{}
+	for _, t := range o.patchTargets() {
 		p, err := Patch(t, o)
 		if err != nil {
 			return nil, err

@@ -231,3 +231,38 @@ func FuzzParseCredentials(f *testing.F) {
 		}
 	})
 }
+
+// --secret-only: the Secret alone, in YAML and in JSON; every manifest line within 100
+// columns, so that it reads (and pastes) from a terminal.
+func TestSecretOnlyManifest(t *testing.T) {
+	o := ManifestOptions{Namespace: "sysdigcloud", SecretOnly: true}
+	b, err := Manifest(testCreds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := documents(t, b)
+	var s corev1.Secret
+	if len(docs) != 1 || yaml.UnmarshalStrict(docs[0], &s) != nil || s.Kind != "Secret" || string(s.Data[SecretKeyField]) != testCreds.SecretAccessKey {
+		t.Fatalf("secret-only manifest: %d documents\n%s", len(docs), b)
+	}
+	j, err := ManifestJSON(testCreds, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Secret  corev1.Secret `json:"secret"`
+		Patches []any         `json:"patches"`
+	}
+	if err := json.Unmarshal(j, &out); err != nil || out.Secret.Name != DefaultSecretName || out.Patches == nil || len(out.Patches) != 0 {
+		t.Fatalf("secret-only JSON: %v\n%s", err, j)
+	}
+	full, err := Manifest(testCreds, ManifestOptions{Namespace: "sysdigcloud"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(full), "\n") {
+		if len(line) > 100 {
+			t.Errorf("manifest line of %d columns: %s", len(line), line)
+		}
+	}
+}

@@ -71,12 +71,13 @@ type manifestFlags struct {
 	Namespace  string            `name:"namespace" placeholder:"NS" help:"Namespace of the Secret and the Deployments (default: kubectl's current namespace)."`
 	Name       string            `name:"name" default:"aws-credentials" help:"Name of the Kubernetes Secret."`
 	Containers map[string]string `name:"container" placeholder:"DEPLOYMENT=CONTAINER" help:"Container to patch in a Deployment, when not sysdigcloud-collector=collector, sysdigcloud-worker=worker, sysdigcloud-api=api."`
+	SecretOnly bool              `name:"secret-only" help:"Print only the Secret, without the Deployment patches (after a rotation, only the Secret is applied again)."`
 	// Demos and screenshots: the manifest with the secret key replaced.
 	MaskSecretKey bool `name:"mask-secret-key" hidden:"" help:"Write a placeholder instead of the secret key (demos)."`
 }
 
 func (f manifestFlags) options() (onprem.ManifestOptions, error) {
-	o := onprem.ManifestOptions{Namespace: f.Namespace, Name: f.Name, MaskSecretKey: f.MaskSecretKey}
+	o := onprem.ManifestOptions{Namespace: f.Namespace, Name: f.Name, MaskSecretKey: f.MaskSecretKey, SecretOnly: f.SecretOnly}
 	for d := range f.Containers {
 		if !slices.ContainsFunc(onprem.DefaultTargets, func(t onprem.Target) bool { return t.Deployment == d }) {
 			return o, usagef("--container %s=…: not one of the Deployments Sysdig's guide names (sysdigcloud-collector, sysdigcloud-worker, sysdigcloud-api)", clean(d, 60))
@@ -251,7 +252,7 @@ func (c *onpremRotateKeyCmd) Run(a *app) error {
 		deployments = append(deployments, "deployment/"+t.Deployment)
 	}
 	fmt.Fprintf(a.stderr, "New access key %s is in secret %s; the old key %s still works.\n"+
-		"1. Apply the manifest above (kubectl%s apply the Secret), then roll the backend: kubectl%s rollout restart %s\n"+
+		"1. Apply the new Secret (only it: the Deployments already read it; --secret-only prints it alone, for kubectl%s apply -f), then roll the backend: kubectl%s rollout restart %s\n"+
 		"2. When the pods run with the new key, delete the old one: %s onprem rotate-key --user %s --secret %s --delete-old\n",
 		next.AccessKeyID, clean(c.Secret, 300), current.AccessKeyID, ns, ns, strings.Join(deployments, " "), Name, c.User, clean(c.Secret, 300))
 	return nil
