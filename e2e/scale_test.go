@@ -56,7 +56,7 @@ func TestTenantWithoutV2List(t *testing.T) {
 	}
 	refused := send(t, env, request{requestType: "Create", sns: true, props: providerProps(env, "ProviderApi", "v2", "RoleArn", taken)})
 	checkAnswer(t, env, refused, templateTimeout(t), "FAILED", "does not list providers")
-	if !strings.Contains(refused.resp.Reason, "sysdig-connect deregister") {
+	if !strings.Contains(refused.resp.Reason, "sysdig-connect --api-url ") {
 		t.Fatalf("Reason %q does not say how to remove it", refused.resp.Reason)
 	}
 	for _, out := range []outcome{refused, ok} {

@@ -298,7 +298,7 @@ func TestAllowedURLsAndSecrets(t *testing.T) {
 	ref := ProviderRef{API: sysdig.V1, BaseURL: "https://attacker.example", ID: "1", RoleARN: roleARN}
 	_, err := allowed.Handle(context.Background(), customresource.Request{RequestType: cfn.RequestDelete, RequestID: "r", ResourceType: TypeProvider,
 		LogicalResourceID: "P", StackID: stackID, PhysicalResourceID: ref.String(), ResourceProperties: e.props()})
-	if err != nil || !strings.Contains(e.logs.String(), "sysdig-connect deregister") {
+	if err != nil || !strings.Contains(e.logs.String(), "sysdig-connect --api-url ") {
 		t.Fatalf("delete at another URL: %v; logs %s", err, e.logs.String())
 	}
 	if e.tokens.reads.Load() != 0 || len(e.emu.Requests()) != 0 {

@@ -149,7 +149,7 @@ func (r *Registrar) register(ctx context.Context, client Sysdig, props ProviderP
 			if reg.created {
 				return reg, fmt.Errorf("%w (Sysdig registered it all the same, as provider %s)", err, p.ID)
 			}
-			return reg, fmt.Errorf("%w; %s", err, unclearNote(p.ID))
+			return reg, fmt.Errorf("%w; %s", err, unclearNote(props, p.ID))
 		}
 		if note != "" {
 			err = fmt.Errorf("%w (%s)", err, note)
@@ -195,7 +195,7 @@ func (r *Registrar) alreadyRegistered(ctx context.Context, client Sysdig, props 
 	switch {
 	case errors.Is(err, sysdig.ErrListingNotSupported):
 		return registration{}, fmt.Errorf("Sysdig already has a provider for role %s (it answered 409 Conflict to the registration), and this Sysdig does not list providers, so the stack can neither name nor adopt it: "+
-			"remove that provider at Sysdig (find its id in the Sysdig UI, then run sysdig-connect deregister <id>) and retry, or keep it and do not manage this role with a stack", props.RoleARN)
+			"remove that provider at Sysdig (find its id in the Sysdig UI, then run %s) and retry, or keep it and do not manage this role with a stack", props.RoleARN, deregisterCommand(props.Connection, props.API, "<id>", props.RoleARN))
 	case err != nil:
 		return registration{}, fmt.Errorf("register role %s with Sysdig: %w; looking up the provider that holds the role failed too: %w", props.RoleARN, conflict, err)
 	case !found:
@@ -204,8 +204,8 @@ func (r *Registrar) alreadyRegistered(ctx context.Context, client Sysdig, props 
 	case props.OnExisting == OnExistingAdopt:
 		return r.adopt(ctx, client, props, existing)
 	}
-	return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first (sysdig-connect deregister %s)",
-		existing.ID, props.RoleARN, existing.Alias, existing.ID)
+	return registration{}, fmt.Errorf("Sysdig already has provider %s for role %s (alias %q): set OnExisting to Adopt to manage it with this stack, or remove it at Sysdig first (%s)",
+		existing.ID, props.RoleARN, existing.Alias, deregisterCommand(props.Connection, props.API, existing.ID, props.RoleARN))
 }
 
 // createProviderWaitingForRole registers the role, retrying for a bounded time while
@@ -278,14 +278,28 @@ func (r *Registrar) foundAfterUnclearCreate(props ProviderProperties, p sysdig.P
 		return registration{ref: ref, provider: p, created: true}
 	}
 	ref.Adopted = true
-	r.logger.Warn(unclearNote(p.ID), slog.String("provider_id", p.ID), slog.String("role", props.RoleARN))
+	r.logger.Warn(unclearNote(props, p.ID), slog.String("provider_id", p.ID), slog.String("role", props.RoleARN))
 	return registration{ref: ref, provider: p, unclear: true}
 }
 
 // unclearNote tells the user what happened to a provider found after an unclear
 // registration and how to remove it.
-func unclearNote(id string) string {
-	return fmt.Sprintf("provider %s for the role was found after a registration whose answer was lost; it may have existed before this stack, so the stack treats it as adopted and will not remove it: if it was not there before, remove it by hand with sysdig-connect deregister %s", id, id)
+func unclearNote(props ProviderProperties, id string) string {
+	return fmt.Sprintf("provider %s for the role was found after a registration whose answer was lost; it may have existed before this stack, so the stack treats it as adopted and will not remove it: if it was not there before, remove it by hand with %s", id, deregisterCommand(props.Connection, props.API, id, props.RoleARN))
+}
+
+// deregisterCommand is the sysdig-connect command that removes provider id by hand,
+// complete and pasteable: the stack's Sysdig URL, its token secret (read with the AWS
+// credentials of its account) and API version, and the role the provider must hold.
+func deregisterCommand(c Connection, api sysdig.APIVersion, id, roleARN string) string {
+	cmd := "sysdig-connect --api-url " + c.BaseURL + " --token-secret " + c.SecretID
+	if api == sysdig.V2 {
+		cmd += " --provider-api v2"
+	}
+	if c.SkipTLSVerify {
+		cmd += " --insecure-skip-tls-verify"
+	}
+	return cmd + " deregister " + id + " --role-arn " + roleARN
 }
 
 func roleNotAssumableYet(err error) bool {
@@ -468,7 +482,8 @@ func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Reque
 		// The stack now uses another Sysdig or secret (a URL change replaced the provider
 		// and this is the cleanup of the old one), or the request is forged. Failing would
 		// leave the stack stuck in DELETE_FAILED; the old provider is left for a person.
-		r.logger.Warn("provider left at Sysdig: "+refused.Error()+"; remove it with sysdig-connect deregister",
+		r.logger.Warn("provider left at Sysdig: "+refused.Error()+"; remove it with "+
+			deregisterCommand(Connection{BaseURL: ref.BaseURL, SecretID: "<the secret with that Sysdig's token>", SkipTLSVerify: skipTLS}, ref.API, ref.ID, ref.RoleARN),
 			slog.String("provider_id", ref.ID), slog.String("sysdig_api_url", ref.BaseURL))
 		return done, nil
 	}

@@ -175,13 +175,13 @@ func TestProviderFoundAfterUnclearRegistration(t *testing.T) {
 				}
 			}
 			logs := e.logs.String()[logStart:]
-			if tc.wantAdopted && !strings.Contains(logs, "sysdig-connect deregister "+held) {
+			if tc.wantAdopted && !strings.Contains(logs, " deregister "+held+" --role-arn arn:aws:iam::") {
 				t.Errorf("the log does not say how to remove provider %s by hand:\n%s", held, logs)
 			}
 			if !tc.wantAdopted && strings.Contains(logs, "may have existed before") {
 				t.Errorf("a provider proved to be this request's is reported as maybe someone else's:\n%s", logs)
 			}
-			if tc.wantErr == "may have existed before" && !strings.Contains(err.Error(), "sysdig-connect deregister "+held) {
+			if tc.wantErr == "may have existed before" && !strings.Contains(err.Error(), " deregister "+held+" --role-arn arn:aws:iam::") {
 				t.Errorf("the reason does not say how to remove provider %s by hand: %v", held, err)
 			}
 
