@@ -229,7 +229,15 @@ func (c *registerCmd) Run(a *app) error {
 	case "adopted":
 		what = "Adopted the existing provider for role %s (alias and regions already match)."
 	default:
-		what = "Adopted the existing provider for role %s and set its alias and regions."
+		// Only what the command named was changed.
+		var set []string
+		if c.Alias != "" {
+			set = append(set, "alias")
+		}
+		if regionsGiven {
+			set = append(set, "regions")
+		}
+		what = "Adopted the existing provider for role %s and set its " + strings.Join(set, " and ") + "."
 	}
 	if _, err := fmt.Fprintf(a.stdout, what+"\n", role); err != nil {
 		return err

@@ -252,7 +252,7 @@ func TestRegister(t *testing.T) {
 			}},
 		{name: "adopt with only an alias keeps the regions", setup: seed(otherRole, "hand-made", "US_EAST_1", "EU_WEST_1"),
 			args: []string{"register", "--role-arn", otherRole, "--on-existing", "adopt", "--alias", "prod"},
-			want: expect{code: 0, stdout: []string{"set its alias and regions", "Alias:       prod", "US_EAST_1,EU_WEST_1"}},
+			want: expect{code: 0, stdout: []string{"and set its alias.\n", "Alias:       prod", "US_EAST_1,EU_WEST_1"}},
 			after: func(t *testing.T, h *harness, _ string) {
 				if ps := h.emu.Providers(); len(ps) != 1 || ps[0].Alias != "prod" || !slices.Equal(ps[0].Regions, []string{"US_EAST_1", "EU_WEST_1"}) {
 					t.Errorf("adopting with --alias changed the regions: %+v", ps)
@@ -268,7 +268,7 @@ func TestRegister(t *testing.T) {
 			}},
 		{name: "adopt with --regions all widens on request", setup: seed(otherRole, "hand-made", "US_EAST_1"),
 			args: []string{"register", "--role-arn", otherRole, "--on-existing", "adopt", "--regions", "all"},
-			want: expect{code: 0, stdout: []string{"Regions:     all"}},
+			want: expect{code: 0, stdout: []string{"and set its regions.\n", "Regions:     all"}},
 			after: func(t *testing.T, h *harness, _ string) {
 				if ps := h.emu.Providers(); len(ps) != 1 || len(ps[0].Regions) != 0 || ps[0].Alias != "hand-made" {
 					t.Errorf("store %+v", ps)
