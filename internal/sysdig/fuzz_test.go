@@ -3,8 +3,11 @@ package sysdig
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode"
 	"unicode/utf8"
 )
@@ -174,6 +177,37 @@ func FuzzStreamedListMatchesWholeDecode(f *testing.F) {
 			if got[i].ID != want[i].ID || got[i].RoleARN != want[i].RoleARN || got[i].Status != want[i].Status {
 				t.Fatalf("provider %d: stream %+v, whole %+v", i, got[i], want[i])
 			}
+		}
+	})
+}
+
+// boundedJSON squeezes whitespace outside strings: what the decoder reads must mean the
+// same JSON as the answer (or be invalid where the answer is), however it is split.
+func FuzzBoundedJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"providers" :  [ {"id": 1, "alias": "a  b\t\n c"} ,  {"id":2} ] }`,
+		`{"alias":"quote \"  inside \\"   , "x" : [1,   2]}`,
+		"[1 \n\t 2]", `"\\\"  "  `, `  {"a":"\u0022  "}  `, "tr ue",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := io.ReadAll(iotest.HalfReader(&boundedJSON{r: iotest.OneByteReader(bytes.NewReader(in)), limit: 1 << 20}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > len(in) {
+			t.Fatalf("%q grew to %q", in, out)
+		}
+		if json.Valid(in) != json.Valid(out) {
+			t.Fatalf("validity changed: %q (%v) became %q", in, json.Valid(in), out)
+		}
+		if !json.Valid(in) {
+			return
+		}
+		var a, b any
+		if json.Unmarshal(in, &a) != nil || json.Unmarshal(out, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q means something else once squeezed: %q", in, out)
 		}
 	})
 }
