@@ -211,3 +211,26 @@ func FuzzBoundedJSON(f *testing.F) {
 		}
 	})
 }
+
+// The create answer's decoder: whatever the answer, no panic, and a provider it returns
+// has a valid id.
+func FuzzDecodeCreateAnswer(f *testing.F) {
+	f.Add("v1", []byte(`{"provider":{"id":7,"credentials":{"role":"arn:aws:iam::485365068658:role/sysdig-access3"},"status":{"status":"configured"}}}`))
+	f.Add("v1", []byte(`{"providers":[{"id":1,"credentials":{"role":"arn:aws:iam::123456789012:role/r"}}],"provider":null}`))
+	f.Add("v2", []byte(`[{"id":"a-1","credentials":{"accountId":"123412341234","roleName":"r"}}]`))
+	f.Fuzz(func(t *testing.T, version string, body []byte) {
+		var got []Provider
+		keep := func(p Provider) bool {
+			got = append(got, p)
+			return true
+		}
+		if err := decodeProviders(APIVersion(version), bytes.NewReader(body), keep, keep); err != nil {
+			return
+		}
+		for _, p := range got {
+			if err := validateProviderID(p.ID); err != nil {
+				t.Fatalf("decoded an invalid id: %v", err)
+			}
+		}
+	})
+}
