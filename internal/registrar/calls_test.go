@@ -282,3 +282,44 @@ func TestClientCacheBounded(t *testing.T) {
 		}
 	}
 }
+
+// On a tenant whose registration answer lists every provider (as Sysdig's guide says it
+// does) and that holds 6,000 of them, the answer is over 1 MiB: a Create is still the one
+// POST, and the provider it made is recorded as created, not adopted.
+func TestCreateWhenTheAnswerListsEveryProvider(t *testing.T) {
+	cases := []struct {
+		name     string
+		existing int
+	}{
+		{name: "small tenant", existing: 3},
+		{name: "6,000 providers", existing: 6000},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil, sysdigemu.WithProviderListInCreateAnswers())
+			for i := range tc.existing {
+				e.emu.Seed(sysdig.ProviderSpec{RoleARN: fmt.Sprintf("arn:aws:iam::%012d:role/other-%d", 100000000000+i, i), Alias: "role_delegation"})
+			}
+			sent := e.emu.BytesSent()
+			props := e.props(PropProviderAPI, "v1")
+			res := e.mustCreate(props)
+			equalCalls(t, "Create", e.calls(0), "POST /api/providers")
+			ref := refOf(t, res)
+			ps := e.providers()
+			if len(ps) != tc.existing+1 || ps[len(ps)-1].ID != ref.ID || ref.Adopted || res.Data["Status"] != "configured" {
+				t.Fatalf("answer %q, Data %v; Sysdig holds %d providers, the last %+v", res.PhysicalResourceID, res.Data, len(ps), ps[len(ps)-1])
+			}
+			if answer := e.emu.BytesSent() - sent; tc.existing == 6000 && answer <= 1<<20 {
+				t.Fatalf("the create answer is %d bytes: the test means one over the old 1 MiB cap", answer)
+			}
+			n := len(e.emu.Requests())
+			if _, err := e.delete(res.PhysicalResourceID, props); err != nil {
+				t.Fatal(err)
+			}
+			equalCalls(t, "Delete", e.calls(n), "GET /api/providers/"+ref.ID, "DELETE /api/providers/"+ref.ID)
+			if ps := e.providers(); len(ps) != tc.existing {
+				t.Fatalf("after the delete Sysdig holds %d providers, want %d", len(ps), tc.existing)
+			}
+		})
+	}
+}

@@ -279,8 +279,9 @@ type request struct {
 	path   string // API path, e.g. /api/providers/7
 	body   []byte
 	// stream, when set, reads a 2xx answer's body as it arrives instead of the client
-	// reading it whole (bounded) into memory: lists grow with the tenant. It may be
-	// called once per attempt and must start afresh each time.
+	// reading it whole (bounded) into memory: lists grow with the tenant, and so does
+	// the v1 create answer. It may be called once per attempt and must start afresh
+	// each time. A *streamError it returns is final; any other error is the connection's.
 	stream func(r io.Reader) error
 	// beforeRetry, when set, runs before an attempt that follows an
 	// attempt with an ambiguous outcome. Returning done stops the call with
@@ -520,7 +521,8 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 	defer resp.Body.Close()
 	c.pace.observe(resp.Header)
 	if r.stream != nil && resp.StatusCode >= 200 && resp.StatusCode <= 299 {
-		err := r.stream(resp.Body)
+		body := &countingReader{r: resp.Body}
+		err := r.stream(body)
 		c.logger.Debug("sysdig: request", "method", r.method, "path", r.path, "status", resp.StatusCode, "attempt", n, "duration", time.Since(start).Round(time.Millisecond))
 		var se *streamError
 		switch {
@@ -528,7 +530,14 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 			return response{status: resp.StatusCode}, nil
 		case errors.As(err, &se):
 			// The answer is not what was expected: another try would read the same.
-			return response{}, backoff.Permanent(fmt.Errorf("sysdig: %s %s: %w", r.method, r.path, err))
+			if se.foreign && body.n <= maxBodyBytes {
+				// Only its size is wanted: read on, up to the cap, holding nothing.
+				_, _ = io.Copy(io.Discard, io.LimitReader(body, maxBodyBytes+1-body.n))
+			}
+			if se.foreign && body.n > maxBodyBytes {
+				return response{}, backoff.Permanent(fmt.Errorf("sysdig: %s %s: the answer is larger than %d bytes; is the API URL %s pointing at the Sysdig API? (%s)", r.method, r.path, maxBodyBytes, c.base.String(), c.scrub(err.Error())))
+			}
+			return response{}, backoff.Permanent(fmt.Errorf("sysdig: %s %s answered %d but: %w", r.method, r.path, resp.StatusCode, err))
 		default:
 			return response{}, &attemptError{err: fmt.Errorf("sysdig: %s %s: reading the %d answer: %s", r.method, r.path, resp.StatusCode, c.scrub(c.transportText(err, actx))), ambiguous: true}
 		}
@@ -565,6 +574,18 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 	}
 	return response{}, &attemptError{err: apiErr, ambiguous: resp.StatusCode >= 500 && resp.StatusCode != http.StatusServiceUnavailable}
+}
+
+// countingReader counts the bytes of an answer read so far.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // transportText describes a transport error, telling a per-attempt timeout

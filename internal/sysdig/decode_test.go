@@ -3,6 +3,7 @@ package sysdig
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -446,5 +447,35 @@ func TestSameRole(t *testing.T) {
 		if got := SameRole(c.a, c.b); got != c.same {
 			t.Errorf("SameRole(%q, %q) = %v, want %v", c.a, c.b, got, c.same)
 		}
+	}
+}
+
+// boundedJSON lets through at most limit bytes between resets, and squeezed whitespace
+// does not count: a long blank run costs one byte.
+func TestBoundedJSONLimit(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		wantErr bool
+		wantLen int
+	}{
+		{name: "under the limit", in: strings.Repeat("x", 1000), wantLen: 1000},
+		{name: "over the limit", in: strings.Repeat("x", 1025), wantErr: true},
+		{name: "blank run squeezed", in: "[" + strings.Repeat(" \r\n\t", 1<<20) + "]", wantLen: 3},
+		{name: "blanks in a string kept", in: `"` + strings.Repeat(" ", 2000) + `"`, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := io.ReadAll(&boundedJSON{r: strings.NewReader(tt.in), limit: 1024})
+			if tt.wantErr {
+				if !errors.Is(err, errValueTooLarge) {
+					t.Fatalf("err = %v, want errValueTooLarge", err)
+				}
+				return
+			}
+			if err != nil || len(out) != tt.wantLen {
+				t.Fatalf("read %d bytes, %v; want %d", len(out), err, tt.wantLen)
+			}
+		})
 	}
 }

@@ -3,8 +3,11 @@ package sysdig
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"unicode"
 	"unicode/utf8"
 )
@@ -173,6 +176,60 @@ func FuzzStreamedListMatchesWholeDecode(f *testing.F) {
 		for i := range got {
 			if got[i].ID != want[i].ID || got[i].RoleARN != want[i].RoleARN || got[i].Status != want[i].Status {
 				t.Fatalf("provider %d: stream %+v, whole %+v", i, got[i], want[i])
+			}
+		}
+	})
+}
+
+// boundedJSON squeezes whitespace outside strings: what the decoder reads must mean the
+// same JSON as the answer (or be invalid where the answer is), however it is split.
+func FuzzBoundedJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"providers" :  [ {"id": 1, "alias": "a  b\t\n c"} ,  {"id":2} ] }`,
+		`{"alias":"quote \"  inside \\"   , "x" : [1,   2]}`,
+		"[1 \n\t 2]", `"\\\"  "  `, `  {"a":"\u0022  "}  `, "tr ue",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := io.ReadAll(iotest.HalfReader(&boundedJSON{r: iotest.OneByteReader(bytes.NewReader(in)), limit: 1 << 20}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > len(in) {
+			t.Fatalf("%q grew to %q", in, out)
+		}
+		if json.Valid(in) != json.Valid(out) {
+			t.Fatalf("validity changed: %q (%v) became %q", in, json.Valid(in), out)
+		}
+		if !json.Valid(in) {
+			return
+		}
+		var a, b any
+		if json.Unmarshal(in, &a) != nil || json.Unmarshal(out, &b) != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("%q means something else once squeezed: %q", in, out)
+		}
+	})
+}
+
+// The create answer's decoder: whatever the answer, no panic, and a provider it returns
+// has a valid id.
+func FuzzDecodeCreateAnswer(f *testing.F) {
+	f.Add("v1", []byte(`{"provider":{"id":7,"credentials":{"role":"arn:aws:iam::485365068658:role/sysdig-access3"},"status":{"status":"configured"}}}`))
+	f.Add("v1", []byte(`{"providers":[{"id":1,"credentials":{"role":"arn:aws:iam::123456789012:role/r"}}],"provider":null}`))
+	f.Add("v2", []byte(`[{"id":"a-1","credentials":{"accountId":"123412341234","roleName":"r"}}]`))
+	f.Fuzz(func(t *testing.T, version string, body []byte) {
+		var got []Provider
+		keep := func(p Provider) bool {
+			got = append(got, p)
+			return true
+		}
+		if err := decodeProviders(APIVersion(version), bytes.NewReader(body), keep, keep); err != nil {
+			return
+		}
+		for _, p := range got {
+			if err := validateProviderID(p.ID); err != nil {
+				t.Fatalf("decoded an invalid id: %v", err)
 			}
 		}
 	})

@@ -28,7 +28,8 @@
 // integer Retry-After and Sysdig's public-API body {"type":"too_many_requests",
 // "message":"Too many requests","details":[]}. WithoutV2ProviderList makes
 // GET /api/v2/providers answer 404, as a tenant that offers no list there (no Sysdig
-// source documents one). BytesSent counts the answer bytes sent, for benchmarks.
+// source documents one). WithProviderListInCreateAnswers makes a v1 create answer
+// {"providers":[…]} with every provider, as Sysdig's guide says it does. BytesSent counts the answer bytes sent, for benchmarks.
 //
 // A wrong or missing token answers 401; a token registered with
 // WithReadOnlyToken answers 403 on writes. Errors use the shape chosen with

@@ -202,6 +202,7 @@ type Server struct {
 	perMinute     int // stated in X-RateLimit-Limit; 0 = no header
 	noV2List      bool
 	noWriteStatus bool
+	listOnCreate  bool
 	logger        *slog.Logger
 
 	mu        sync.Mutex
@@ -279,6 +280,11 @@ func WithRateLimitPerMinute(perMinute, burst int) Option {
 // WithoutStatusInWriteAnswers leaves "status" out of the provider in create and update
 // answers (GET still has it), as a tenant might: no source shows v2's answer in full.
 func WithoutStatusInWriteAnswers() Option { return func(s *Server) { s.noWriteStatus = true } }
+
+// WithProviderListInCreateAnswers makes a v1 create answer {"providers":[…]} with every
+// provider of the tenant, the new one included, as Sysdig's guide says it does ("the
+// response lists all the providers"), instead of the guide's example {"provider":{…}}.
+func WithProviderListInCreateAnswers() Option { return func(s *Server) { s.listOnCreate = true } }
 
 // WithoutV2ProviderList makes GET /api/v2/providers answer 404, as a tenant that offers
 // no list there would (no Sysdig document or client lists it).
@@ -1067,13 +1073,19 @@ func (s *Server) findRoleLocked(role, except string) *provider {
 	return nil
 }
 
-func (s *Server) list(w http.ResponseWriter, v string) {
-	s.mu.Lock()
+// sortedLocked is the store in creation order.
+func (s *Server) sortedLocked() []*provider {
 	list := make([]*provider, 0, len(s.providers))
 	for _, p := range s.providers {
 		list = append(list, p)
 	}
 	slices.SortFunc(list, func(a, b *provider) int { return a.seq - b.seq })
+	return list
+}
+
+func (s *Server) list(w http.ResponseWriter, v string) {
+	s.mu.Lock()
+	list := s.sortedLocked()
 	items := make([]map[string]any, len(list))
 	for i, p := range list {
 		items[i] = wire(v, p)
@@ -1097,6 +1109,13 @@ func (s *Server) create(w http.ResponseWriter, v string, body []byte) {
 	}
 	p := s.insertLocked(in.role, in.alias, in.regions, v)
 	out := map[string]any{"provider": s.writeAnswer(v, p)}
+	if s.listOnCreate && v == "v1" {
+		items := make([]map[string]any, 0, len(s.providers))
+		for _, sp := range s.sortedLocked() {
+			items = append(items, s.writeAnswer(v, sp))
+		}
+		out = map[string]any{"providers": items}
+	}
 	s.mu.Unlock()
 	status := http.StatusCreated // TF
 	if v == "v1" {

@@ -575,3 +575,21 @@ func TestRotateToken(t *testing.T) {
 		t.Fatalf("the new token answered %d", a.status)
 	}
 }
+
+func TestWithProviderListInCreateAnswers(t *testing.T) {
+	s, url := start(t, sysdigemu.WithProviderListInCreateAnswers())
+	seeded := s.Seed(sysdig.ProviderSpec{RoleARN: "arn:aws:iam::123456789012:role/seeded"})
+	a := do(t, "POST", url+"/api/providers", tok, `{"name":"aws","credentials":{"role":"`+role+`"}}`)
+	if a.status != http.StatusOK {
+		t.Fatalf("create answered %d %s", a.status, a.body)
+	}
+	list, err := sysdig.DecodeProviderList(sysdig.V1, []byte(a.body))
+	if err != nil || len(list) != 2 || list[0].ID != seeded || list[1].RoleARN != role || list[1].Status != "configured" {
+		t.Fatalf("v1 create answer %s: %+v, %v", a.body, list, err)
+	}
+	// v2 keeps its single-provider answer: the guide speaks of v1 only.
+	a = do(t, "POST", url+"/api/v2/providers", tok, `{"id":0,"platform":"AWS","integrationType":"API","credentials":{"accountId":"123456789012","roleName":"other"},"additionalOptions":""}`)
+	if _, err := sysdig.DecodeProvider(sysdig.V2, []byte(a.body)); a.status != http.StatusCreated || err != nil {
+		t.Fatalf("v2 create answered %d %s: %v", a.status, a.body, err)
+	}
+}
