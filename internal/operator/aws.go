@@ -9,7 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go/logging"
 
@@ -62,19 +61,11 @@ func DefaultDeps() Deps {
 			return sts.NewFromConfig(cfg), nil
 		},
 		SecretsManager: func(ctx context.Context, region string) (tokensource.GetSecretValueAPI, error) {
-			// The SDK's own log lines (IMDS fallbacks) would clutter the one-line errors.
-			opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
-			if region != "" {
-				opts = append(opts, config.WithRegion(region))
-			}
-			cfg, err := config.LoadDefaultConfig(ctx, opts...)
+			c, err := defaultSecrets(ctx, region)
 			if err != nil {
-				return nil, fmt.Errorf("load AWS configuration: %w", err)
+				return nil, err
 			}
-			if cfg.Region == "" {
-				return nil, errors.New("no AWS region configured")
-			}
-			return secretsmanager.NewFromConfig(cfg), nil
+			return c, nil
 		},
 		IAM:     defaultIAM,
 		Secrets: defaultSecrets,

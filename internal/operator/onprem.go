@@ -45,6 +45,8 @@ func defaultIAM(ctx context.Context) (IAMAPI, error) {
 	return iam.NewFromConfig(cfg), nil
 }
 
+// defaultSecrets is the Secrets Manager client of the standard AWS configuration, in region
+// when given. The SDK's own log lines (IMDS fallbacks) would clutter the one-line errors.
 func defaultSecrets(ctx context.Context, region string) (SecretsAPI, error) {
 	opts := []func(*config.LoadOptions) error{config.WithLogger(logging.Nop{})}
 	if region != "" {
