@@ -20,7 +20,7 @@ type DynamoDBAPI interface {
 }
 
 // DynamoDB is a Store in one DynamoDB table. A first delivery costs two writes (Acquire,
-// Answer); a duplicate one conditional write that fails, plus a consistent read where the
+// Answer) and one per physical id its handler records (Progress); a duplicate one conditional write that fails, plus a consistent read where the
 // failure does not carry the item (DynamoDB returns it; dynalite does not).
 type DynamoDB struct {
 	client DynamoDBAPI
