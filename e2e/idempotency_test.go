@@ -217,6 +217,75 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 	checkLogs(t, env, d.signature)
 }
 
+// A delivery killed after Sysdig accepted its registration, before it answered: here
+// while it reads the provider back (a tenant whose answer lacks the status makes it), with
+// the provider's id recorded in the request's record. The duplicate after the lease reads
+// that provider by id and answers with it: no second POST (which would get 409), one
+// provider, created by the stack (not adopted), and the stack's Delete removes it.
+func TestDeliveryThatDiesAfterSysdigRegistered(t *testing.T) {
+	const timeout = 8 * time.Second
+	env := idempotentEnv(t, localrun.Options{FunctionTimeout: timeout, Sysdig: []sysdigemu.Option{sysdigemu.WithoutStatusInWriteAnswers()}})
+	// The read-back after the registration hangs until its client goes away.
+	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers/", Hang: true})
+	d := newDuplicate(t, env, localrun.AccountID)
+
+	started := time.Now()
+	first := make(chan error, 1)
+	go func() { first <- d.deliver(env) }()
+	waitFor(t, 20*time.Second, "the first delivery to register and read the provider back", func() bool {
+		return len(env.Sysdig.Providers()) == 1 && countRegistrations(env) == 1 && env.Sysdig.InFlight() > 0
+	})
+	// The provider's id is in the request's record before the delivery dies.
+	key := dedupe.Key{StackID: stackIDFor(localrun.AccountID), LogicalResourceID: "SysdigProvider", RequestID: d.id}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rec, ok, err := dedupe.NewDynamoDB(env.Dynamo.Client(), localrun.IdempotencyTable).Get(ctx, key)
+	if err != nil || !ok || rec.State != dedupe.StateInProgress {
+		t.Fatalf("record %+v (found %v): %v", rec, ok, err)
+	}
+	registered, err := registrar.ParseProviderRef(rec.PhysicalID)
+	if err != nil || registered.ID != env.Sysdig.Providers()[0].ID || registered.Adopted {
+		t.Fatalf("the record holds progress %q (%v); want the provider Sysdig registered", rec.PhysicalID, err)
+	}
+	killBootstrap(t, env)
+	if err := <-first; err == nil {
+		t.Fatal("the killed delivery succeeded")
+	}
+	if got := d.answers(env); len(got) != 0 {
+		t.Fatalf("the killed delivery answered %q", got)
+	}
+
+	// After the lease (the first delivery's deadline plus 2 s of skew): taken over.
+	time.Sleep(time.Until(started.Add(timeout + 3*time.Second)))
+	if err := d.deliver(env); err != nil {
+		t.Fatal(err)
+	}
+	got := d.answers(env)
+	if len(got) != 1 {
+		t.Fatalf("answers %q after the lease, want 1; the function's log:\n%s", got, strings.Join(env.Logs(), "\n"))
+	}
+	checkOneProvider(t, env, got[0])
+	var resp localaws.Response
+	_ = json.Unmarshal([]byte(got[0]), &resp)
+	if resp.PhysicalResourceID != registered.String() {
+		t.Fatalf("answered %q, want the provider the dead delivery registered, %q", resp.PhysicalResourceID, registered)
+	}
+	if n := countRegistrations(env); n != 1 {
+		t.Fatalf("%d registrations reached Sysdig; want only the dead delivery's", n)
+	}
+	if !slices.ContainsFunc(env.Logs(), func(l string) bool { return strings.Contains(l, "answering with it") }) {
+		t.Fatal("the resumed registration was not logged")
+	}
+
+	// The stack's Delete removes it: it was created by the stack, not adopted.
+	del := send(t, env, request{requestType: "Delete", sns: true, physicalID: resp.PhysicalResourceID, props: providerProps(env, "RoleArn", roleARN(localrun.AccountID, "sysdig-role"))})
+	checkAnswer(t, env, del, timeout, "SUCCESS", "")
+	if ps := env.Sysdig.Providers(); len(ps) != 0 {
+		t.Fatalf("Sysdig still holds %+v after the Delete", ps)
+	}
+	checkLogs(t, env, d.signature)
+}
+
 // Lambda retries a crashed invocation about a minute later, well within the dead
 // delivery's lease (the function's timeout): the retry waits for the lease to end, takes
 // the request over and answers.

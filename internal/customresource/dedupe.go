@@ -35,6 +35,13 @@ type Claim struct {
 	// Complete stores this delivery's answer before it is sent (ClaimAcquired). It
 	// returns ErrLeaseLost when another delivery took the request over meanwhile.
 	Complete func(ctx context.Context, body []byte) error
+	// Progress stores a physical id the handler recorded (RecordPhysicalID) while this
+	// delivery holds the request (ClaimAcquired; may be nil). ErrLeaseLost as Complete.
+	Progress func(ctx context.Context, physicalID string) error
+	// PriorPhysicalID is the physical id an earlier delivery of this request recorded
+	// before it died (ClaimAcquired after its lease ended): the handler reads it with
+	// PriorPhysicalID to resume rather than create the same thing twice.
+	PriorPhysicalID string
 }
 
 // ErrLeaseLost is what Claim.Complete returns when this delivery no longer holds the
@@ -68,10 +75,11 @@ const leaseSkew = 2 * time.Second
 var ErrNotRecorded = errors.New("request not recorded")
 
 // deduplicate claims req. done is true when this delivery must stop here, with err (for
-// Lambda) when nothing could be recorded; otherwise complete stores the answer.
-func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Request) (complete func(context.Context, []byte) error, done bool, err error) {
+// Lambda) when nothing could be recorded; otherwise the claim (zero without a
+// Deduplicator) stores the progress and the answer.
+func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Request) (held Claim, done bool, err error) {
 	if f.dedupe == nil {
-		return nil, false, nil
+		return Claim{}, false, nil
 	}
 	leaseUntil := time.Now().Add(noDeadlineBudget + time.Minute)
 	if dl, ok := ctx.Deadline(); ok {
@@ -83,17 +91,18 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 		// Lambda's retries of this invocation try again.
 		log.Error("request not handled: cannot record it against duplicate deliveries; Lambda retries the delivery",
 			slog.String("error", err.Error()))
-		return nil, true, fmt.Errorf("%w: %v", ErrNotRecorded, err)
+		return Claim{}, true, fmt.Errorf("%w: %v", ErrNotRecorded, err)
 	}
 	if claim.Waited > 0 {
 		log = log.With(slog.Int64("waited_ms", claim.Waited.Milliseconds()))
 	}
 	switch claim.State {
 	case ClaimAcquired:
-		if claim.Waited > 0 {
-			log.Warn("duplicate delivery: the delivery that held this request did not answer before its lease ended; taking it over")
+		if claim.Waited > 0 || claim.PriorPhysicalID != "" {
+			log.Warn("duplicate delivery: the delivery that held this request did not answer before its lease ended; taking it over",
+				slog.String("prior_physical_id", claim.PriorPhysicalID))
 		}
-		return claim.Complete, false, nil
+		return claim, false, nil
 	case ClaimInProgress:
 		log.Info("duplicate delivery: another delivery is handling this request; nothing to do",
 			slog.Time("lease_until", claim.LeaseUntil))
@@ -110,7 +119,23 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 	default:
 		log.Error("request not handled: unknown deduplication state", slog.Int("state", int(claim.State)))
 	}
-	return nil, true, nil
+	return Claim{}, true, nil
+}
+
+// persistProgress stores a physical id the handler recorded, bounded in time; a failure
+// is logged and never fails the request (a delivery that takes over then creates again,
+// as it would have without the record).
+func persistProgress(ctx context.Context, log *slog.Logger, progress func(context.Context, string) error, until time.Time, id string) {
+	timeout := min(3*time.Second, max(time.Until(until), 500*time.Millisecond))
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	switch err := progress(pctx, id); {
+	case errors.Is(err, ErrLeaseLost):
+		log.Warn("progress not recorded: another delivery took this request over", slog.String("physical_id", id))
+	case err != nil:
+		log.Error("progress not recorded; a delivery that takes this request over would not know of it",
+			slog.String("physical_id", id), slog.String("error", err.Error()))
+	}
 }
 
 // store records the answer before it is sent; false means another delivery took the

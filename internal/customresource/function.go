@@ -48,6 +48,12 @@ type progress struct {
 	// Together they take the first half of the margin; the second half is the answer's.
 	cleanupBy time.Time
 	waitUntil time.Time
+	// persist, when set (WithDeduplicator), stores each newly recorded id in the
+	// request's record; persisted is the last id it stored.
+	persist   func(id string)
+	persisted string
+	// prior is the id an earlier delivery of this request recorded before it died.
+	prior string
 }
 
 // CleanupContext returns a context for undoing or checking work after the handler's own
@@ -65,12 +71,36 @@ func CleanupContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // RecordPhysicalID tells the wrapper which physical id the answer must carry if the handler
 // cannot finish (deadline, panic): call it before and right after creating anything, so a
 // resource the request created is never leaked by a FAILED answer.
+//
+// With WithDeduplicator the id is also stored in the request's record before this
+// returns (one conditional write, when it changed), so that a delivery of the same request
+// that takes over after this one died learns it: see PriorPhysicalID.
 func RecordPhysicalID(ctx context.Context, id string) {
-	if p, ok := ctx.Value(progressKey{}).(*progress); ok {
-		p.mu.Lock()
-		p.physicalID = id
-		p.mu.Unlock()
+	p, ok := ctx.Value(progressKey{}).(*progress)
+	if !ok {
+		return
 	}
+	p.mu.Lock()
+	p.physicalID = id
+	persist := p.persist != nil && id != p.persisted
+	if persist {
+		p.persisted = id
+	}
+	p.mu.Unlock()
+	if persist {
+		p.persist(id)
+	}
+}
+
+// PriorPhysicalID is the physical id that an earlier delivery of this very request
+// recorded (RecordPhysicalID) before it died without answering, when this delivery took
+// the request over (WithDeduplicator). What it names may exist already: a handler checks
+// it and resumes from it rather than create it twice.
+func PriorPhysicalID(ctx context.Context) (string, bool) {
+	if p, ok := ctx.Value(progressKey{}).(*progress); ok && p.prior != "" {
+		return p.prior, true
+	}
+	return "", false
 }
 
 func (p *progress) get() string {
@@ -201,12 +231,12 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 		}
 	}
 
-	complete, done, err := f.deduplicate(ctx, log, req)
+	claim, done, err := f.deduplicate(ctx, log, req)
 	if done {
 		return err
 	}
-	res, err := f.run(ctx, log, req)
-	f.answer(ctx, log, req, start, res, err, complete)
+	res, err := f.run(ctx, log, req, claim)
+	f.answer(ctx, log, req, start, res, err, claim.Complete)
 	return nil
 }
 
@@ -232,7 +262,7 @@ func claimedAccount(stackID string) string {
 
 // run executes the handler with a deadline that leaves the margin for answering, and
 // converts a panic or a handler that outlives its deadline into an error.
-func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Result, error) {
+func (f *Function) run(ctx context.Context, log *slog.Logger, req Request, claim Claim) (Result, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(noDeadlineBudget)
@@ -241,7 +271,11 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request) (Resu
 	workCtx, cancel := context.WithDeadline(ctx, deadline.Add(-margin))
 	defer cancel()
 	waitUntil := deadline.Add(-margin / 2)
-	prog := &progress{waitUntil: waitUntil, cleanupBy: waitUntil.Add(-min(250*time.Millisecond, margin/8))}
+	prog := &progress{waitUntil: waitUntil, cleanupBy: waitUntil.Add(-min(250*time.Millisecond, margin/8)),
+		prior: claim.PriorPhysicalID, persisted: claim.PriorPhysicalID}
+	if claim.Progress != nil {
+		prog.persist = func(id string) { persistProgress(ctx, log, claim.Progress, prog.cleanupBy, id) }
+	}
 	workCtx = context.WithValue(workCtx, progressKey{}, prog)
 
 	type outcome struct {

@@ -143,15 +143,21 @@ func (d *Deduplicator) claim(ctx context.Context, req customresource.Request, le
 	}
 	switch {
 	case acquired:
+		if cur.PhysicalID != "" {
+			// Taking over drops what the dead delivery recorded: write it back at once, so
+			// that a third delivery still learns it if this one dies too. Should this
+			// fail, the handler records it again as it resumes from it.
+			_ = d.store.Progress(ctx, rec.Key, id, cur.PhysicalID)
+		}
 		return customresource.Claim{
-			State:      customresource.ClaimAcquired,
-			LeaseUntil: leaseUntil,
+			State:           customresource.ClaimAcquired,
+			LeaseUntil:      leaseUntil,
+			PriorPhysicalID: cur.PhysicalID,
+			Progress: func(ctx context.Context, physicalID string) error {
+				return leaseErr(d.store.Progress(ctx, rec.Key, id, physicalID))
+			},
 			Complete: func(ctx context.Context, body []byte) error {
-				err := d.store.Answer(ctx, rec.Key, id, body)
-				if errors.Is(err, ErrLeaseLost) {
-					return customresource.ErrLeaseLost
-				}
-				return err
+				return leaseErr(d.store.Answer(ctx, rec.Key, id, body))
 			},
 		}, rec, nil
 	case cur.ResponseURLHash != rec.ResponseURLHash:
@@ -161,6 +167,14 @@ func (d *Deduplicator) claim(ctx context.Context, req customresource.Request, le
 	default:
 		return customresource.Claim{State: customresource.ClaimInProgress, LeaseUntil: cur.LeaseUntil}, rec, nil
 	}
+}
+
+// leaseErr translates the store's ErrLeaseLost for customresource.
+func leaseErr(err error) error {
+	if errors.Is(err, ErrLeaseLost) {
+		return customresource.ErrLeaseLost
+	}
+	return err
 }
 
 func newOwner() (string, error) {

@@ -20,7 +20,7 @@ type DynamoDBAPI interface {
 }
 
 // DynamoDB is a Store in one DynamoDB table. A first delivery costs two writes (Acquire,
-// Answer); a duplicate one conditional write that fails, plus a consistent read where the
+// Answer) and one per physical id its handler records (Progress); a duplicate one conditional write that fails, plus a consistent read where the
 // failure does not carry the item (DynamoDB returns it; dynalite does not).
 type DynamoDB struct {
 	client DynamoDBAPI
@@ -77,11 +77,19 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (Reco
 			":url":        &types.AttributeValueMemberS{Value: rec.ResponseURLHash},
 		},
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+		// The record taken over, if any: what its delivery recorded as done.
+		ReturnValues: types.ReturnValueAllOld,
 	}
 	for range maxAcquireRounds {
-		_, err := d.client.PutItem(ctx, in)
+		out, err := d.client.PutItem(ctx, in)
 		if err == nil {
 			rec.State = StateInProgress
+			rec.PhysicalID = ""
+			if old, ok := out.Attributes[attrProgress].(*types.AttributeValueMemberS); ok && old.Value != "" {
+				if prev, ok := out.Attributes[attrOwner].(*types.AttributeValueMemberS); !ok || prev.Value != rec.Owner {
+					rec.PhysicalID = old.Value
+				}
+			}
 			return rec, true, nil
 		}
 		var failed *types.ConditionalCheckFailedException
@@ -98,6 +106,34 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (Reco
 		}
 	}
 	return Record{}, false, fmt.Errorf("record request %s in DynamoDB table %s: the record kept changing (%d attempts)", rec.Key.RequestID, d.table, maxAcquireRounds)
+}
+
+// Progress implements Store: one conditional UpdateItem.
+func (d *DynamoDB) Progress(ctx context.Context, key Key, owner, physicalID string) error {
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:        aws.String(d.table),
+		Key:              map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
+		UpdateExpression: aws.String("SET #progress = :id"),
+		// Only while this delivery still works on the request: a delivery that lost its
+		// lease must not overwrite what the one that took over recorded.
+		ConditionExpression: aws.String("#owner = :owner AND #state = :inprogress"),
+		ExpressionAttributeNames: map[string]string{
+			"#progress": attrProgress, "#owner": attrOwner, "#state": attrState,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":id":         &types.AttributeValueMemberS{Value: physicalID},
+			":owner":      &types.AttributeValueMemberS{Value: owner},
+			":inprogress": &types.AttributeValueMemberS{Value: string(StateInProgress)},
+		},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return ErrLeaseLost
+	}
+	if err != nil {
+		return fmt.Errorf("record the progress of request %s in DynamoDB table %s: %w", key.RequestID, d.table, err)
+	}
+	return nil
 }
 
 // Answer implements Store.
@@ -170,6 +206,7 @@ func decode(item map[string]types.AttributeValue) (Record, error) {
 		State:           State(str(attrState)),
 		Owner:           str(attrOwner),
 		ResponseURLHash: str(attrURLHash),
+		PhysicalID:      str(attrProgress),
 	}
 	if rec.State != StateInProgress && rec.State != StateAnswered {
 		return Record{}, fmt.Errorf("idempotency record %s has state %q", str(AttrKey), rec.State)

@@ -34,6 +34,7 @@ const (
 	attrStackID  = "stack_id"
 	attrLogical  = "logical_id"
 	attrRequest  = "request_id"
+	attrProgress = "progress_physical_id"
 	maxIDInTable = 1024 // the ids are kept for people reading the table, cut to this
 )
 
@@ -78,6 +79,10 @@ type Record struct {
 	// ResponseURLHash is the SHA-256 (hex) of the request's ResponseURL: a duplicate is
 	// the same message, so a different ResponseURL under the same ids is not one.
 	ResponseURLHash string
+	// PhysicalID is the physical id the holder recorded as it made progress
+	// (customresource.RecordPhysicalID): what it created before any answer. A delivery
+	// that takes the request over learns it, so it does not create the same thing twice.
+	PhysicalID string
 	// Answer is the response body sent to CloudFormation (StateAnswered).
 	Answer []byte
 	// Expires is when DynamoDB may delete the record (TTL).
@@ -93,8 +98,12 @@ type Store interface {
 	// Acquire writes rec (StateInProgress, owned by rec.Owner) unless the key already has
 	// a record that is answered, or in progress under another owner with a lease that has
 	// not expired at now. It returns the record as it now stands and whether rec.Owner
-	// holds it.
+	// holds it; when rec.Owner took over another delivery's record, current.PhysicalID is
+	// the physical id that delivery recorded (the write itself drops it).
 	Acquire(ctx context.Context, rec Record, now time.Time) (current Record, acquired bool, err error)
+	// Progress stores physicalID in the record of key while owner still holds it in
+	// progress (else ErrLeaseLost).
+	Progress(ctx context.Context, key Key, owner, physicalID string) error
 	// Answer stores answer in the record of key, if owner still holds it (else
 	// ErrLeaseLost).
 	Answer(ctx context.Context, key Key, owner string, answer []byte) error

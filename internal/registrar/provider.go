@@ -59,7 +59,14 @@ func sameAccount(role RoleARN, stack StackARN, what string) error {
 
 func (r *Registrar) createProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
 	none := NoneID(req.RequestID)
-	customresource.RecordPhysicalID(ctx, none)
+	// A delivery that took this request over keeps, until it knows better, the id the dead
+	// one recorded: a FAILED answer then still hands that provider to rollback's Delete.
+	prior, hasPrior := customresource.PriorPhysicalID(ctx)
+	if hasPrior {
+		customresource.RecordPhysicalID(ctx, prior)
+	} else {
+		customresource.RecordPhysicalID(ctx, none)
+	}
 	props, _, err := providerProperties(req)
 	if err != nil {
 		return customresource.Result{PhysicalResourceID: none}, err
@@ -67,6 +74,15 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	client, err := r.connect(ctx, props.Connection)
 	if err != nil {
 		return customresource.Result{PhysicalResourceID: none}, err
+	}
+	if ref, ok := r.priorRegistration(prior, props); ok {
+		res, resumed, err := r.resume(ctx, client, ref, props)
+		if resumed || err != nil {
+			return res, err
+		}
+		customresource.RecordPhysicalID(ctx, none)
+	} else if hasPrior {
+		customresource.RecordPhysicalID(ctx, none)
 	}
 	reg, err := r.register(ctx, client, props, true)
 	if err != nil {
@@ -80,6 +96,44 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	r.logger.Info("provider registered", slog.String("logical_id", req.LogicalResourceID),
 		slog.String("provider_id", reg.ref.ID), slog.Bool("adopted", !reg.created), slog.String("status", reg.provider.Status))
 	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
+}
+
+// priorRegistration is the provider an earlier delivery of this very request registered
+// before it died without answering (customresource.PriorPhysicalID), when it is one it
+// created (not adopted) for this role, Sysdig URL and API version.
+func (r *Registrar) priorRegistration(prior string, props ProviderProperties) (ProviderRef, bool) {
+	if prior == "" {
+		return ProviderRef{}, false
+	}
+	ref, err := ParseProviderRef(prior)
+	if err != nil || ref.Adopted || ref.RoleARN != props.RoleARN || ref.BaseURL != props.BaseURL || ref.API != props.API {
+		return ProviderRef{}, false
+	}
+	return ref, true
+}
+
+// resume answers a Create taken over from a delivery that registered ref and died before
+// answering: one GET by id (ids can be reused, as Delete knows), and no POST, which would
+// get 409 for the role this very request registered. resumed is false when the provider is
+// gone or its id now holds another role: then the Create goes on as usual. A failed read
+// answers FAILED naming ref, so that rollback's Delete removes it.
+func (r *Registrar) resume(ctx context.Context, client Sysdig, ref ProviderRef, props ProviderProperties) (res customresource.Result, resumed bool, err error) {
+	p, err := client.GetProvider(ctx, ref.API, ref.ID)
+	switch {
+	case sysdig.IsNotFound(err):
+		r.logger.Warn("the provider an earlier delivery of this request registered is gone; registering again", slog.String("provider_id", ref.ID))
+		return customresource.Result{}, false, nil
+	case err != nil:
+		return customresource.Result{PhysicalResourceID: ref.String()}, false,
+			fmt.Errorf("read provider %s, registered by an earlier delivery of this request: %w", ref.ID, err)
+	case p.RoleARN != "" && !sysdig.SameRole(p.RoleARN, ref.RoleARN):
+		r.logger.Warn("the provider id an earlier delivery of this request registered now holds another role; registering again",
+			slog.String("provider_id", ref.ID), slog.String("found_role", p.RoleARN))
+		return customresource.Result{}, false, nil
+	}
+	r.logger.Info("provider registered by an earlier delivery of this request, which died before answering; answering with it",
+		slog.String("provider_id", ref.ID), slog.String("status", p.Status))
+	return providerResult(ref, p.Status, props.Alias), true, nil
 }
 
 // registration is what register did: the provider it now stands for, and whether it
