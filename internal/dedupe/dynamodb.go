@@ -110,57 +110,51 @@ func (d *DynamoDB) Acquire(ctx context.Context, rec Record, now time.Time) (Reco
 
 // Progress implements Store: one conditional UpdateItem.
 func (d *DynamoDB) Progress(ctx context.Context, key Key, owner, physicalID string) error {
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(d.table),
-		Key:              map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
-		UpdateExpression: aws.String("SET #progress = :id"),
-		// Only while this delivery still works on the request: a delivery that lost its
-		// lease must not overwrite what the one that took over recorded.
-		ConditionExpression: aws.String("#owner = :owner AND #state = :inprogress"),
-		ExpressionAttributeNames: map[string]string{
-			"#progress": attrProgress, "#owner": attrOwner, "#state": attrState,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+	// Only while this delivery still works on the request: a delivery that lost its
+	// lease must not overwrite what the one that took over recorded.
+	return d.updateOwned(ctx, key, "record the progress of", "SET #progress = :id", "#owner = :owner AND #state = :inprogress",
+		map[string]string{"#progress": attrProgress, "#owner": attrOwner, "#state": attrState},
+		map[string]types.AttributeValue{
 			":id":         &types.AttributeValueMemberS{Value: physicalID},
 			":owner":      &types.AttributeValueMemberS{Value: owner},
 			":inprogress": &types.AttributeValueMemberS{Value: string(StateInProgress)},
-		},
-	})
-	var failed *types.ConditionalCheckFailedException
-	if errors.As(err, &failed) {
-		return ErrLeaseLost
-	}
-	if err != nil {
-		return fmt.Errorf("record the progress of request %s in DynamoDB table %s: %w", key.RequestID, d.table, err)
-	}
-	return nil
+		})
 }
 
 // Answer implements Store.
 func (d *DynamoDB) Answer(ctx context.Context, key Key, owner string, answer []byte) error {
-	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        aws.String(d.table),
-		Key:              map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
-		UpdateExpression: aws.String("SET #state = :answered, #answer = :answer"),
-		// Ours and in progress; or already answered by us with this very answer: the SDK
-		// retries a write whose response was lost, and that retry must not read as a lost lease.
-		ConditionExpression: aws.String("#owner = :owner AND (#state = :inprogress OR (#state = :answered AND #answer = :answer))"),
-		ExpressionAttributeNames: map[string]string{
-			"#state": attrState, "#answer": attrAnswer, "#owner": attrOwner,
-		},
-		ExpressionAttributeValues: map[string]types.AttributeValue{
+	// Ours and in progress; or already answered by us with this very answer: the SDK
+	// retries a write whose response was lost, and that retry must not read as a lost lease.
+	return d.updateOwned(ctx, key, "store the answer to", "SET #state = :answered, #answer = :answer",
+		"#owner = :owner AND (#state = :inprogress OR (#state = :answered AND #answer = :answer))",
+		map[string]string{"#state": attrState, "#answer": attrAnswer, "#owner": attrOwner},
+		map[string]types.AttributeValue{
 			":answered":   &types.AttributeValueMemberS{Value: string(StateAnswered)},
 			":inprogress": &types.AttributeValueMemberS{Value: string(StateInProgress)},
 			":answer":     &types.AttributeValueMemberB{Value: answer},
 			":owner":      &types.AttributeValueMemberS{Value: owner},
-		},
+		})
+}
+
+// updateOwned applies update to key's record when condition (which names the owner) holds;
+// a failed condition is ErrLeaseLost, any other error says what (e.g. "store the answer to")
+// failed for which request.
+func (d *DynamoDB) updateOwned(ctx context.Context, key Key, what, update, condition string,
+	names map[string]string, values map[string]types.AttributeValue) error {
+	_, err := d.client.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+		TableName:                 aws.String(d.table),
+		Key:                       map[string]types.AttributeValue{AttrKey: &types.AttributeValueMemberS{Value: key.ID()}},
+		UpdateExpression:          aws.String(update),
+		ConditionExpression:       aws.String(condition),
+		ExpressionAttributeNames:  names,
+		ExpressionAttributeValues: values,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
 		return ErrLeaseLost
 	}
 	if err != nil {
-		return fmt.Errorf("store the answer to request %s in DynamoDB table %s: %w", key.RequestID, d.table, err)
+		return fmt.Errorf("%s request %s in DynamoDB table %s: %w", what, key.RequestID, d.table, err)
 	}
 	return nil
 }
