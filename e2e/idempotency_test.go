@@ -171,17 +171,7 @@ func TestDeliveryThatDiesBeforeAnswering(t *testing.T) {
 	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Hang: true})
 	d := newDuplicate(t, env, localrun.AccountID)
 
-	started := time.Now()
-	first := make(chan error, 1)
-	go func() { first <- d.deliver(env) }()
-	waitFor(t, 20*time.Second, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 })
-	killBootstrap(t, env)
-	if err := <-first; err == nil {
-		t.Fatal("the killed delivery succeeded")
-	}
-	if got := d.answers(env); len(got) != 0 {
-		t.Fatalf("the killed delivery answered %q", got)
-	}
+	started := crashDelivery(t, env, d, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 }, nil)
 
 	// Within the lease, with no time to outwait it: nothing.
 	if time.Since(started) >= 2*time.Second {
@@ -229,31 +219,24 @@ func TestDeliveryThatDiesAfterSysdigRegistered(t *testing.T) {
 	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodGet, PathPrefix: "/api/providers/", Hang: true})
 	d := newDuplicate(t, env, localrun.AccountID)
 
-	started := time.Now()
-	first := make(chan error, 1)
-	go func() { first <- d.deliver(env) }()
-	waitFor(t, 20*time.Second, "the first delivery to register and read the provider back", func() bool {
+	var registered registrar.ProviderRef
+	started := crashDelivery(t, env, d, "the first delivery to register and read the provider back", func() bool {
 		return len(env.Sysdig.Providers()) == 1 && countRegistrations(env) == 1 && env.Sysdig.InFlight() > 0
+	}, func() {
+		// The provider's id is in the request's record before the delivery dies.
+		var err error
+		key := dedupe.Key{StackID: stackIDFor(localrun.AccountID), LogicalResourceID: "SysdigProvider", RequestID: d.id}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		rec, ok, err := dedupe.NewDynamoDB(env.Dynamo.Client(), localrun.IdempotencyTable).Get(ctx, key)
+		if err != nil || !ok || rec.State != dedupe.StateInProgress {
+			t.Fatalf("record %+v (found %v): %v", rec, ok, err)
+		}
+		registered, err = registrar.ParseProviderRef(rec.PhysicalID)
+		if err != nil || registered.ID != env.Sysdig.Providers()[0].ID || registered.Adopted {
+			t.Fatalf("the record holds progress %q (%v); want the provider Sysdig registered", rec.PhysicalID, err)
+		}
 	})
-	// The provider's id is in the request's record before the delivery dies.
-	key := dedupe.Key{StackID: stackIDFor(localrun.AccountID), LogicalResourceID: "SysdigProvider", RequestID: d.id}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	rec, ok, err := dedupe.NewDynamoDB(env.Dynamo.Client(), localrun.IdempotencyTable).Get(ctx, key)
-	if err != nil || !ok || rec.State != dedupe.StateInProgress {
-		t.Fatalf("record %+v (found %v): %v", rec, ok, err)
-	}
-	registered, err := registrar.ParseProviderRef(rec.PhysicalID)
-	if err != nil || registered.ID != env.Sysdig.Providers()[0].ID || registered.Adopted {
-		t.Fatalf("the record holds progress %q (%v); want the provider Sysdig registered", rec.PhysicalID, err)
-	}
-	killBootstrap(t, env)
-	if err := <-first; err == nil {
-		t.Fatal("the killed delivery succeeded")
-	}
-	if got := d.answers(env); len(got) != 0 {
-		t.Fatalf("the killed delivery answered %q", got)
-	}
 
 	// After the lease (the first delivery's deadline plus 2 s of skew): taken over.
 	time.Sleep(time.Until(started.Add(timeout + 3*time.Second)))
@@ -296,14 +279,7 @@ func TestRetryOfACrashedDeliveryTakesOver(t *testing.T) {
 	env := idempotentEnv(t, localrun.Options{FunctionTimeout: timeout})
 	env.Sysdig.Inject(sysdigemu.Fault{Method: http.MethodPost, Hang: true})
 	d := newDuplicate(t, env, localrun.AccountID)
-	started := time.Now()
-	first := make(chan error, 1)
-	go func() { first <- d.deliver(env) }()
-	waitFor(t, 20*time.Second, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 })
-	killBootstrap(t, env)
-	if err := <-first; err == nil {
-		t.Fatal("the killed delivery succeeded")
-	}
+	started := crashDelivery(t, env, d, "the first delivery to reach Sysdig", func() bool { return env.Sysdig.InFlight() > 0 }, nil)
 	// The retry comes at half the timeout: its deadline is well past the lease.
 	time.Sleep(time.Until(started.Add(timeout / 2)))
 	if err := d.deliver(env); err != nil {
@@ -318,6 +294,28 @@ func TestRetryOfACrashedDeliveryTakesOver(t *testing.T) {
 		t.Fatal("the take-over was not logged")
 	}
 	checkLogs(t, env, d.signature)
+}
+
+// crashDelivery sends d's first delivery, waits until reached says it is in the middle of
+// its work, runs whileAlive (if any), then kills the function's runtime and checks that the
+// delivery failed without answering. It returns when the delivery was sent.
+func crashDelivery(t *testing.T, env *localrun.Env, d duplicate, what string, reached func() bool, whileAlive func()) time.Time {
+	t.Helper()
+	started := time.Now()
+	first := make(chan error, 1)
+	go func() { first <- d.deliver(env) }()
+	waitFor(t, 20*time.Second, what, reached)
+	if whileAlive != nil {
+		whileAlive()
+	}
+	killBootstrap(t, env)
+	if err := <-first; err == nil {
+		t.Fatal("the killed delivery succeeded")
+	}
+	if got := d.answers(env); len(got) != 0 {
+		t.Fatalf("the killed delivery answered %q", got)
+	}
+	return started
 }
 
 // killBootstrap SIGKILLs the function's runtime process (not the emulator), as a crash
