@@ -132,8 +132,8 @@ func TestNoInternalShorthand(t *testing.T) {
 	}
 }
 
-// links returns the link targets of a Markdown text outside code blocks and code spans.
-func links(md []byte) []string {
+// proseLines are the lines of a Markdown text outside fenced code blocks.
+func proseLines(md []byte) []string {
 	var out []string
 	inFence := false
 	sc := bufio.NewScanner(bytes.NewReader(md))
@@ -144,9 +144,17 @@ func links(md []byte) []string {
 			inFence = !inFence
 			continue
 		}
-		if inFence {
-			continue
+		if !inFence {
+			out = append(out, line)
 		}
+	}
+	return out
+}
+
+// links returns the link targets of a Markdown text outside code blocks and code spans.
+func links(md []byte) []string {
+	var out []string
+	for _, line := range proseLines(md) {
 		line = codeRE.ReplaceAllString(line, "")
 		for _, m := range linkRE.FindAllStringSubmatch(line, -1) {
 			out = append(out, m[1])
@@ -159,18 +167,7 @@ func links(md []byte) []string {
 func headingAnchors(md []byte) []string {
 	var out []string
 	seen := map[string]int{}
-	inFence := false
-	sc := bufio.NewScanner(bytes.NewReader(md))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			inFence = !inFence
-			continue
-		}
-		if inFence {
-			continue
-		}
+	for _, line := range proseLines(md) {
 		m := headingRE.FindStringSubmatch(line)
 		if m == nil {
 			continue
