@@ -60,7 +60,7 @@ func BenchmarkCheckResponseURL(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = CheckResponseURL(c.url, "us-east-1")
+				_ = CheckResponseURL(c.url, "us-east-1", false)
 			}
 		})
 	}

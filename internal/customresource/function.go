@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"runtime/debug"
 	"sync"
 	"time"
@@ -204,11 +203,7 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 		return nil
 	}
 	if f.answerRegion != "" {
-		uerr := CheckResponseURL(req.ResponseURL, f.answerRegion)
-		if u, perr := url.Parse(req.ResponseURL); uerr == nil && !f.loopbackAnswers && perr == nil && isLoopback(u.Hostname()) {
-			uerr = errors.New("ResponseURL on a loopback host: answered only in local runs")
-		}
-		if uerr != nil {
+		if uerr := CheckResponseURL(req.ResponseURL, f.answerRegion, f.loopbackAnswers); uerr != nil {
 			log.Error("request dropped: its ResponseURL is not CloudFormation's, so it gets no answer",
 				slog.String("response_host", ResponseHost(req.ResponseURL)), slog.String("error", uerr.Error()))
 			return nil

@@ -44,16 +44,20 @@ func ResponseBucket(region string) string {
 // CheckResponseURL applies the answer rule of a function in region: the ResponseURL must
 // be https on CloudFormation's response bucket of that region, addressed the ways S3
 // allows (virtual-hosted or path style, global, regional or dual-stack endpoint), on the
-// default port; plain http, or https elsewhere, only on a loopback host (local runs).
+// default port. With loopback (local runs) a loopback host is accepted too, over http or
+// https; without it, never (in Lambda, loopback is the Runtime API and extensions).
 // Its error names the host only: the query holds the URL's signature.
-func CheckResponseURL(raw, region string) error {
+func CheckResponseURL(raw, region string, loopback bool) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
 		return errors.New("ResponseURL is not an absolute URL")
 	}
 	host := strings.ToLower(u.Hostname())
-	if isLoopback(host) && (u.Scheme == "http" || u.Scheme == "https") {
-		return nil
+	if isLoopback(host) {
+		if loopback && (u.Scheme == "http" || u.Scheme == "https") {
+			return nil
+		}
+		return errors.New("ResponseURL on a loopback host: answered only in local runs")
 	}
 	if u.Scheme != "https" {
 		return fmt.Errorf("ResponseURL on %s is not https", host)

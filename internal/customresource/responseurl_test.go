@@ -16,6 +16,7 @@ import (
 )
 
 func TestCheckResponseURL(t *testing.T) {
+	// Each case runs with and without loopback answers: without, every loopback case fails.
 	tests := []struct {
 		name, url, region string
 		ok                bool
@@ -60,12 +61,17 @@ func TestCheckResponseURL(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckResponseURL(tt.url, tt.region)
-			if (err == nil) != tt.ok {
-				t.Fatalf("CheckResponseURL(%q, %q) = %v, want ok=%v", tt.url, tt.region, err, tt.ok)
-			}
-			if err != nil && (strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), "/x")) {
-				t.Fatalf("the error repeats the URL beyond its host: %v", err)
+			u, _ := url.Parse(tt.url)
+			onLoopback := u != nil && isLoopback(u.Hostname())
+			for _, loopback := range []bool{true, false} {
+				want := tt.ok && (loopback || !onLoopback)
+				err := CheckResponseURL(tt.url, tt.region, loopback)
+				if (err == nil) != want {
+					t.Fatalf("CheckResponseURL(%q, %q, %v) = %v, want ok=%v", tt.url, tt.region, loopback, err, want)
+				}
+				if err != nil && (strings.Contains(err.Error(), "sig=") || strings.Contains(err.Error(), "/x")) {
+					t.Fatalf("the error repeats the URL beyond its host: %v", err)
+				}
 			}
 		})
 	}
@@ -203,7 +209,7 @@ func FuzzCheckResponseURL(f *testing.F) {
 	f.Add("http://127.0.0.1:1/x", "us-east-1")
 	f.Add("https://attacker.example/x", "cn-north-1")
 	f.Fuzz(func(t *testing.T, raw, region string) {
-		if CheckResponseURL(raw, region) != nil {
+		if CheckResponseURL(raw, region, true) != nil {
 			return
 		}
 		u, err := url.Parse(raw)
