@@ -162,17 +162,18 @@ func (c *Checker) Check(ctx context.Context, req Request) error {
 
 	b := backoff.NewExponentialBackOff()
 	b.InitialInterval, b.MaxInterval = c.initial, c.maxWait
-	var last error
+	// The latest refusal CloudFormation's answers gave: when the time runs out, between
+	// tries or during a call, it says what was found.
+	var refused *RefusedError
 	_, err = backoff.Retry(ctx, func() (struct{}, error) {
-		last = c.checkOnce(ctx, stack, req.StackID)
-		return struct{}{}, last
+		err := c.checkOnce(ctx, stack, req.StackID)
+		errors.As(err, &refused)
+		return struct{}{}, err
 	}, backoff.WithBackOff(b), backoff.WithMaxTries(c.tries), backoff.WithMaxElapsedTime(0))
 	if err == nil {
 		return nil
 	}
-	// When the time ran out between tries, the last answer says why.
-	var refused *RefusedError
-	if errors.As(err, &refused) || errors.As(last, &refused) {
+	if refused != nil {
 		return refused
 	}
 	// The error code only: AWS's message may name the management account.
