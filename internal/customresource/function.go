@@ -22,6 +22,18 @@ type Result struct {
 	PhysicalResourceID string
 	Data               map[string]any
 	NoEcho             bool
+	// Refused marks a request the handler declined as not the requester's to make (a
+	// Delete naming a provider this stack never registered): it still answers SUCCESS so
+	// the stack can go, but it is counted and alarmed on as a refusal, not a success.
+	Refused bool
+}
+
+// Refusal is implemented by errors that decline a request as not the requester's to make
+// (a forged or out-of-bounds request), as opposed to work that failed: such an answer is
+// counted as REFUSED.
+type Refusal interface {
+	error
+	Refusal() bool
 }
 
 // Handler does the work of one request. An error becomes a FAILED answer whose Reason is

@@ -132,6 +132,9 @@ type RefusedError struct{ reason string }
 
 func (e *RefusedError) Error() string { return "refused: " + e.reason }
 
+// Refusal marks the error as a refusal (customresource.Refusal).
+func (e *RefusedError) Refusal() bool { return true }
+
 // New returns a Registrar reading tokens from tokens.
 func New(tokens TokenSource, opts ...Option) *Registrar {
 	r := &Registrar{

@@ -106,6 +106,9 @@ type RefusedError struct {
 
 func (e *RefusedError) Error() string { return "refused: " + e.Reason }
 
+// Refusal marks the error as a refusal (customresource.Refusal).
+func (e *RefusedError) Refusal() bool { return true }
+
 // Stack is a parsed CloudFormation stack ARN.
 type Stack struct {
 	Partition, Region, Account, Name string
