@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"sysdig-aws-connect/internal/redact"
 )
 
 const (
@@ -38,6 +40,7 @@ const (
 type Client struct {
 	base        *url.URL
 	token       string
+	scrubber    *redact.Scrubber
 	httpClient  *http.Client
 	insecure    bool
 	logger      *slog.Logger
@@ -158,6 +161,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		base:        u,
 		token:       token,
+		scrubber:    redact.New(token),
 		logger:      slog.New(slog.DiscardHandler),
 		reqTimeout:  defaultRequestTimeout,
 		retryInit:   defaultRetryInitial,
@@ -559,12 +563,19 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 		// (200 or 201, ASSUMED), v1 delete may answer 200 or 204 (ASSUMED).
 		return response{status: resp.StatusCode, body: data}, nil
 	}
-	if int64(len(data)) > limit {
-		data = data[:limit]
-	}
 	// Scrub before anything is cut to length: a token split at a cut would survive.
-	data = []byte(c.scrub(string(data)))
-	typ, msg := ParseErrorBody(data)
+	// A body cut where reading stopped (at the limit, or a broken connection) ends
+	// mid-token, perhaps: a run of the token's characters at its end is masked too.
+	text := string(data)
+	if int64(len(data)) > limit || readErr != nil {
+		text = c.scrubber.Truncated(text)
+	} else {
+		text = c.scrubber.String(text)
+	}
+	if int64(len(text)) > limit {
+		text = text[:limit]
+	}
+	typ, msg := ParseErrorBody([]byte(text))
 	apiErr := &APIError{
 		Method:     r.method,
 		Path:       r.path,
@@ -634,10 +645,6 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// scrub removes the token from text that came from the server or the network.
-func (c *Client) scrub(s string) string {
-	if c.token == "" {
-		return s
-	}
-	return strings.ReplaceAll(s, c.token, "***")
-}
+// scrub removes the token, in any of its forms and pieces, from text that came from
+// the server or the network.
+func (c *Client) scrub(s string) string { return c.scrubber.String(s) }

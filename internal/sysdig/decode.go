@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -59,20 +60,21 @@ func decodeID(raw json.RawMessage) (string, error) {
 	var id string
 	if raw[0] == '"' {
 		if err := json.Unmarshal(raw, &id); err != nil {
-			return "", fmt.Errorf("sysdig: the provider id is not valid JSON: %w", err)
+			return "", fmt.Errorf("sysdig: the provider id is not valid JSON: %w", jsonProblem(err))
 		}
 	} else {
 		var n json.Number
 		if err := json.Unmarshal(raw, &n); err != nil {
-			return "", fmt.Errorf("sysdig: the provider id %s is neither a number nor a string", capText(printable(string(raw)), 64))
+			return "", fmt.Errorf("sysdig: the provider id is %s, neither a number nor a string", describeJSON(raw))
 		}
 		id = n.String()
 		if strings.Trim(id, "0123456789") != "" {
-			return "", fmt.Errorf("sysdig: the provider id %s is not a whole non-negative number", capText(id, 64))
+			return "", fmt.Errorf("sysdig: the provider id is a number of %d characters that is not a whole non-negative number", len(id))
 		}
 	}
-	if err := validateProviderID(id); err != nil {
-		return "", err
+	if !providerIDRE.MatchString(id) {
+		// Described, not shown: the answer's value may be anything, the token included.
+		return "", fmt.Errorf("sysdig: the provider id in the answer (a string of %d bytes) is not valid: expected 1 to 128 characters of A-Z a-z 0-9 . _ -", len(id))
 	}
 	return id, nil
 }
@@ -151,7 +153,7 @@ func DecodeProvider(v APIVersion, body []byte) (Provider, error) {
 		Provider *wireProvider `json:"provider"`
 	}
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Provider{}, fmt.Errorf("sysdig: the %s provider answer is not the expected JSON {\"provider\":{…}}: %w", v, err)
+		return Provider{}, fmt.Errorf("sysdig: the %s provider answer is not the expected JSON {\"provider\":{…}}: %w", v, jsonProblem(err))
 	}
 	if env.Provider == nil {
 		return Provider{}, fmt.Errorf("sysdig: the %s provider answer has no \"provider\" object", v)
@@ -172,10 +174,54 @@ func DecodeProviderList(v APIVersion, body []byte) ([]Provider, error) {
 		if errors.As(err, &se) {
 			return nil, se.err
 		}
-		return nil, fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)
+		return nil, fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, jsonProblem(err))
 	}
 	if out == nil {
 		out = []Provider{}
 	}
 	return out, nil
+}
+
+// valueFreeError is a JSON type error told without the value: encoding/json puts a
+// number's digits in its message, and a value Sysdig sent is never echoed.
+type valueFreeError struct{ te *json.UnmarshalTypeError }
+
+func (e *valueFreeError) Error() string {
+	kind, _, _ := strings.Cut(e.te.Value, " ")
+	field := e.te.Field
+	if field == "" {
+		field = "the answer"
+	} else {
+		field = "field " + strconv.Quote(field)
+	}
+	return fmt.Sprintf("json: %s holds a JSON %s where a %s is expected", field, kind, e.te.Type)
+}
+
+func (e *valueFreeError) Unwrap() error { return e.te }
+
+// jsonProblem returns err with any JSON type error in it told without the value.
+func jsonProblem(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return &valueFreeError{te: te}
+	}
+	return err
+}
+
+// describeJSON names a JSON value's kind and size, never its content.
+func describeJSON(raw json.RawMessage) string {
+	kind := "a value"
+	if raw = bytes.TrimSpace(raw); len(raw) > 0 {
+		switch raw[0] {
+		case '{':
+			kind = "an object"
+		case '[':
+			kind = "an array"
+		case 't', 'f':
+			kind = "a boolean"
+		case '"':
+			kind = "a string"
+		}
+	}
+	return fmt.Sprintf("%s of %d bytes", kind, len(raw))
 }

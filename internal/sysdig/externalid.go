@@ -32,10 +32,8 @@ type ExternalIDInfo struct {
 // [\w+=,.@:/-].
 var externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 
-// ExternalID reads the tenant's external ID: first from
-// /api/v2/providers/info/awsCloudInformation, and when that does not exist on
-// the tenant (404, 405 or 501) or has no external id, from /api/users/me.
-func (c *Client) ExternalID(ctx context.Context) (ExternalIDInfo, error) {
+// externalID is ExternalID before its error is sealed (see sealed.go).
+func (c *Client) externalID(ctx context.Context) (ExternalIDInfo, error) {
 	resp, err := c.do(ctx, request{method: http.MethodGet, path: CloudInformationPath})
 	if err == nil {
 		info, derr := DecodeExternalID(CloudInformationPath, resp.body)
@@ -74,12 +72,12 @@ func DecodeExternalID(path string, body []byte) (ExternalIDInfo, error) {
 			Account    json.RawMessage `json:"awsSystemAccountId"`
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
-			return ExternalIDInfo{}, fmt.Errorf("sysdig: the cloud information answer is not the expected JSON {\"externalId\":…}: %w", err)
+			return ExternalIDInfo{}, fmt.Errorf("sysdig: the cloud information answer is not the expected JSON {\"externalId\":…}: %w", jsonProblem(err))
 		}
 		info.ExternalID = decodeScalar(v.ExternalID)
 		if acct := strings.TrimSpace(decodeScalar(v.Account)); acct != "" {
 			if !accountIDRE.MatchString(acct) {
-				return ExternalIDInfo{}, fmt.Errorf("sysdig: the cloud information answer has awsSystemAccountId %q, which is not a 12-digit AWS account id", capText(printable(acct), 64))
+				return ExternalIDInfo{}, fmt.Errorf("sysdig: the cloud information answer's awsSystemAccountId is %d characters long, not a 12-digit AWS account id", len(acct))
 			}
 			info.SysdigAWSAccountID = acct
 		}
@@ -92,7 +90,7 @@ func DecodeExternalID(path string, body []byte) (ExternalIDInfo, error) {
 			} `json:"user"`
 		}
 		if err := json.Unmarshal(body, &v); err != nil {
-			return ExternalIDInfo{}, fmt.Errorf("sysdig: the users/me answer is not the expected JSON {\"user\":{\"customer\":{\"externalId\":…}}}: %w", err)
+			return ExternalIDInfo{}, fmt.Errorf("sysdig: the users/me answer is not the expected JSON {\"user\":{\"customer\":{\"externalId\":…}}}: %w", jsonProblem(err))
 		}
 		if v.User == nil || v.User.Customer == nil {
 			return ExternalIDInfo{}, errors.New("sysdig: the users/me answer has no user.customer object: is the token a user's Sysdig Monitor API token?")
@@ -106,7 +104,7 @@ func DecodeExternalID(path string, body []byte) (ExternalIDInfo, error) {
 		return ExternalIDInfo{}, fmt.Errorf("sysdig: GET %s returned no external id: the tenant may not have AWS role delegation enabled; ask Sysdig support", path)
 	}
 	if n := len(info.ExternalID); n < 2 || n > 1224 || !externalIDRE.MatchString(info.ExternalID) {
-		return ExternalIDInfo{}, fmt.Errorf("sysdig: GET %s returned external id %q, which IAM would not accept (expected 2 to 1224 characters of letters, digits and +=,.@:/-_)", path, capText(printable(info.ExternalID), 64))
+		return ExternalIDInfo{}, fmt.Errorf("sysdig: GET %s returned an external id of %d bytes that IAM would not accept (expected 2 to 1224 characters of letters, digits and +=,.@:/-_)", path, len(info.ExternalID))
 	}
 	return info, nil
 }

@@ -164,17 +164,8 @@ func (c *Client) itemPath(v APIVersion, id string) (string, error) {
 	return coll + "/" + url.PathEscape(id), nil
 }
 
-// CreateProvider registers a provider with one POST and returns the provider its
-// answer describes (Status is empty when the answer has none). Create is not
-// idempotent: when an attempt's outcome is ambiguous (a 5xx other than 503, or a
-// connection lost after the request may have been sent), the client looks the
-// role up before the next attempt and returns the provider if it now exists, so
-// a retry never registers the role twice. A 409 (role already registered,
-// ASSUMED) is returned as an *APIError unless an earlier ambiguous attempt
-// explains it. A provider found by such a look-up has FoundByLookup set: it is
-// not proof that this call created it. Nothing is listed on the way of a plain
-// success.
-func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec ProviderSpec) (Provider, error) {
+// createProvider is CreateProvider before its error is sealed (see sealed.go).
+func (c *Client) createProvider(ctx context.Context, v APIVersion, spec ProviderSpec) (Provider, error) {
 	coll, err := v.collection()
 	if err != nil {
 		return Provider{}, err
@@ -197,7 +188,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed, so not trying again (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
 		}
 		if ok {
-			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", p.ID)
+			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", c.scrub(p.ID))
 			found = p
 			return true, nil
 		}
@@ -212,7 +203,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 			return true, fmt.Errorf("sysdig: POST %s: an earlier attempt may have registered role %s, and looking it up failed (check the providers in Sysdig before retrying): %w", coll, spec.RoleARN, err)
 		}
 		if ok {
-			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", p.ID)
+			c.logger.Warn("sysdig: after a create attempt with an unclear outcome, found a provider for the role (that attempt's, or one that held the role before)", "path", coll, "id", c.scrub(p.ID))
 			found = p
 			return true, nil
 		}
@@ -241,7 +232,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		switch {
 		case err != nil && tr.err == nil && !errors.As(err, &se):
 			// The whole answer arrived and does not parse (cut short, say).
-			return &streamError{err: fmt.Errorf("sysdig: the %s create answer is not the expected JSON {\"provider\":{…}} or {\"providers\":[…]}: %w", v, err)}
+			return &streamError{err: fmt.Errorf("sysdig: the %s create answer is not the expected JSON {\"provider\":{…}} or {\"providers\":[…]}: %w", v, jsonProblem(err))}
 		case err != nil:
 			return err
 		case !ok:
@@ -260,8 +251,8 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 	return created, nil
 }
 
-// GetProvider reads one provider; an unknown id is an *APIError with status 404.
-func (c *Client) GetProvider(ctx context.Context, v APIVersion, id string) (Provider, error) {
+// getProvider is GetProvider before its error is sealed (see sealed.go).
+func (c *Client) getProvider(ctx context.Context, v APIVersion, id string) (Provider, error) {
 	path, err := c.itemPath(v, id)
 	if err != nil {
 		return Provider{}, err
@@ -296,10 +287,8 @@ func (c *Client) ListProviders(ctx context.Context, v APIVersion) ([]Provider, e
 	return out, nil
 }
 
-// VisitProviders reads the tenant's providers one at a time, calling visit for each
-// until it returns false; only one provider is held in memory at once. A tenant that
-// does not offer the list answers an error wrapping ErrListingNotSupported.
-func (c *Client) VisitProviders(ctx context.Context, v APIVersion, visit func(Provider) bool) error {
+// visitProviders is VisitProviders before its error is sealed (see sealed.go).
+func (c *Client) visitProviders(ctx context.Context, v APIVersion, visit func(Provider) bool) error {
 	coll, err := v.collection()
 	if err != nil {
 		return err
@@ -310,7 +299,7 @@ func (c *Client) VisitProviders(ctx context.Context, v APIVersion, visit func(Pr
 		var se *streamError
 		if err != nil && tr.err == nil && !errors.As(err, &se) {
 			// The whole answer arrived and does not parse (cut short, say).
-			err = &streamError{err: fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, err)}
+			err = &streamError{err: fmt.Errorf("sysdig: the %s provider list is not the expected JSON {\"providers\":[…]}: %w", v, jsonProblem(err))}
 		}
 		return err
 	}})
@@ -345,9 +334,8 @@ func (c *Client) FindProviderByRole(ctx context.Context, v APIVersion, roleARN s
 	return found, ok, nil
 }
 
-// UpdateProvider replaces a provider's role, alias and regions (v1 body
-// with "id" is ASSUMED, mirroring v2). PUT is idempotent and retried.
-func (c *Client) UpdateProvider(ctx context.Context, v APIVersion, id string, spec ProviderSpec) (Provider, error) {
+// updateProvider is UpdateProvider before its error is sealed (see sealed.go).
+func (c *Client) updateProvider(ctx context.Context, v APIVersion, id string, spec ProviderSpec) (Provider, error) {
 	path, err := c.itemPath(v, id)
 	if err != nil {
 		return Provider{}, err
@@ -371,9 +359,8 @@ func (c *Client) UpdateProvider(ctx context.Context, v APIVersion, id string, sp
 	return p, nil
 }
 
-// DeleteProvider removes a provider. An unknown id (already deleted) comes
-// back as an *APIError with StatusCode 404 (ASSUMED); the caller decides.
-func (c *Client) DeleteProvider(ctx context.Context, v APIVersion, id string) error {
+// deleteProvider is DeleteProvider before its error is sealed (see sealed.go).
+func (c *Client) deleteProvider(ctx context.Context, v APIVersion, id string) error {
 	path, err := c.itemPath(v, id)
 	if err != nil {
 		return err

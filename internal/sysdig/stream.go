@@ -46,7 +46,7 @@ func decodeProviders(v APIVersion, r io.Reader, visitOne, visit func(Provider) b
 		if err == nil || errors.Is(err, io.ErrUnexpectedEOF) || !isJSONError(err) {
 			return err
 		}
-		return &streamError{err: fmt.Errorf("sysdig: the %s %s is not the expected JSON %s: %w", v, what, want, err), foreign: true}
+		return &streamError{err: fmt.Errorf("sysdig: the %s %s is not the expected JSON %s: %w", v, what, want, jsonProblem(err)), foreign: true}
 	}
 	in := &boundedJSON{r: r, limit: maxBodyBytes}
 	dec := json.NewDecoder(in)
@@ -64,7 +64,7 @@ func decodeProviders(v APIVersion, r io.Reader, visitOne, visit func(Provider) b
 			if err := dec.Decode(&w); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
-					return &streamError{err: fmt.Errorf("sysdig: provider %d of the %s %s: %w", i, v, itemOf, err)}
+					return &streamError{err: fmt.Errorf("sysdig: provider %d of the %s %s: %w", i, v, itemOf, jsonProblem(err))}
 				}
 				return shape(err)
 			}
@@ -105,7 +105,7 @@ func decodeProviders(v APIVersion, r io.Reader, visitOne, visit func(Provider) b
 			if err := dec.Decode(&w); err != nil {
 				var te *json.UnmarshalTypeError
 				if errors.As(err, &te) {
-					return &streamError{err: fmt.Errorf("sysdig: the %s %s: %w", v, what, err)}
+					return &streamError{err: fmt.Errorf("sysdig: the %s %s: %w", v, what, jsonProblem(err))}
 				}
 				return shape(err)
 			}
