@@ -65,6 +65,10 @@ type Fault struct {
 	Malformed bool
 	// BodySize pads error bodies to this many bytes.
 	BodySize int
+	// Echo answers with the request's Authorization header echoed back, as a broken
+	// proxy or API might (see echo.go for the forms: header, json-escaped, percent,
+	// id, alias).
+	Echo string `json:",omitempty"`
 	// Times is how many matching requests the fault applies to when there
 	// are no Statuses (0 = 1).
 	Times int
@@ -124,6 +128,8 @@ func (f Fault) validate() error {
 		return fmt.Errorf("Latency %s is above the %s bound", f.Latency, maxLatency)
 	case f.BodySize > maxFaultBodySize:
 		return fmt.Errorf("BodySize %d is above the %d bound", f.BodySize, maxFaultBodySize)
+	case !validEcho(f.Echo):
+		return fmt.Errorf("Echo %q is not one of %s", f.Echo, strings.Join(echoForms, ", "))
 	case f.PathPrefix != "" && !strings.HasPrefix(f.PathPrefix, "/"):
 		return fmt.Errorf("PathPrefix %q must start with /", f.PathPrefix)
 	}
@@ -194,6 +200,8 @@ func describeFault(f Fault, status int) string {
 		parts = append(parts, "status "+strconv.Itoa(status))
 	case f.Malformed:
 		parts = append(parts, "malformed")
+	case f.Echo != "":
+		parts = append(parts, "echo "+f.Echo)
 	}
 	if len(parts) == 0 {
 		return "fault"
@@ -241,6 +249,9 @@ func (s *Server) applyFault(w *recorder, r *http.Request, f Fault, status int) b
 			_ = tc.SetLinger(0) // RST instead of FIN
 		}
 		_ = conn.Close()
+		return true
+	case f.Echo != "":
+		s.echo(w, r, f, status)
 		return true
 	case status != 0:
 		if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
