@@ -107,7 +107,7 @@ func (c *Client) leak(what string, p Provider) error {
 
 // echoedToken describes a field that holds the token by its type and length only.
 func echoedToken(where, field, value string) error {
-	return fmt.Errorf("sysdig: %s has a %q field (a string of %d bytes) that holds the API token: the Sysdig API, or a proxy in front of it, echoed the token back, so nothing from this answer is used; check the API URL and any proxy between this function and Sysdig", where, field, len(value))
+	return fmt.Errorf("sysdig: %s's %q (a string of %d bytes) holds the API token: the Sysdig API, or a proxy in front of it, echoed the token back, so nothing from this answer is used; check the API URL and any proxy between this function and Sysdig", where, field, len(value))
 }
 
 // sealedError is an error on its way out of the client, its text scrubbed. It answers
