@@ -105,7 +105,13 @@ func WithAttemptTimeout(d time.Duration) SenderOption { return func(s *Sender) {
 // NewSender returns a Sender with bounded, jittered retries.
 func NewSender(opts ...SenderOption) *Sender {
 	s := &Sender{
-		client:     &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		client: &http.Client{
+			Transport: http.DefaultTransport.(*http.Transport).Clone(),
+			// The answer goes to the ResponseURL only: a redirect would send Data (the
+			// external ID, the provider id) wherever its Location names, plain http and
+			// loopback included. The 3xx comes back as the attempt's answer, a failure.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
 		attemptMax: 10 * time.Second,
 		tries:      6,
 		initial:    250 * time.Millisecond,
@@ -189,6 +195,10 @@ func (s *Sender) put(ctx context.Context, responseURL string, body []byte) (int,
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
+	if res.StatusCode >= 300 && res.StatusCode <= 399 {
+		// Named by host only: neither the ResponseURL's path nor the Location is logged.
+		return res.StatusCode, fmt.Errorf("PUT to %s: HTTP %d, a redirect, which is not followed (the answer goes to the ResponseURL only)", ResponseHost(responseURL), res.StatusCode)
+	}
 	if res.StatusCode < 200 || res.StatusCode > 299 {
 		return res.StatusCode, fmt.Errorf("PUT %s: HTTP %d", RedactURL(responseURL), res.StatusCode)
 	}

@@ -53,6 +53,11 @@ func CheckResponseURL(raw, region string, loopback bool) error {
 		return errors.New("ResponseURL is not an absolute URL")
 	}
 	host := strings.ToLower(u.Hostname())
+	if hasDotSegment(u.EscapedPath()) {
+		// /<bucket>/../<other bucket>/… names the bucket rule's bucket and then leaves
+		// it, for any server or proxy that resolves the dots.
+		return fmt.Errorf("ResponseURL on %s has a . or .. path segment", host)
+	}
 	if isLoopback(host) {
 		if loopback && (u.Scheme == "http" || u.Scheme == "https") {
 			return nil
@@ -93,6 +98,29 @@ func CheckResponseURL(raw, region string, loopback bool) error {
 		}
 	}
 	return fmt.Errorf("ResponseURL on %s is not CloudFormation's response bucket %s in %s", host, bucket, suffix)
+}
+
+// hasDotSegment reports whether an escaped path has a "." or ".." segment, also once
+// percent-decoded (%2e%2E, %2F between dots), up to three times over, and with
+// backslashes read as slashes.
+func hasDotSegment(escaped string) bool {
+	p := escaped
+	for range 4 {
+		for _, seg := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+			if seg == "." || seg == ".." {
+				return true
+			}
+		}
+		next, err := url.PathUnescape(p)
+		if err != nil {
+			return true // a broken escape is no CloudFormation URL
+		}
+		if next == p {
+			return false
+		}
+		p = next
+	}
+	return true // still escaped after three decodings: no CloudFormation URL is
 }
 
 // ResponseHost is the host of a ResponseURL, for logs.

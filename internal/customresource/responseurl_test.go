@@ -58,6 +58,17 @@ func TestCheckResponseURL(t *testing.T) {
 		{"metadata service", "http://169.254.169.254/latest/meta-data/", "us-east-1", false},
 		{"no region", "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/x", "", false},
 		{"relative", "/x", "us-east-1", false},
+		// Dot segments leave the bucket for whatever resolves them.
+		{"path style, dot-dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/../my-bucket/x", "us-east-1", false},
+		{"path style, dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/./x", "us-east-1", false},
+		{"path style, encoded dot-dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/%2e%2E/my-bucket/x", "us-east-1", false},
+		{"path style, half-encoded dot-dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/.%2e/my-bucket/x", "us-east-1", false},
+		{"path style, double-encoded dot-dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/%252e%252e/my-bucket/x", "us-east-1", false},
+		{"path style, encoded slashes around dot-dot", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/x%2F..%2Fy", "us-east-1", false},
+		{"path style, backslashes", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/x%5C..%5Cy", "us-east-1", false},
+		{"virtual-hosted, dot-dot", "https://cloudformation-custom-resource-response-useast1.s3.amazonaws.com/a/../b", "us-east-1", false},
+		{"loopback, dot-dot", "http://127.0.0.1:8080/a/../b", "us-east-1", false},
+		{"dots inside a segment", "https://s3.us-east-1.amazonaws.com/cloudformation-custom-resource-response-useast1/a.b/..c/x..", "us-east-1", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
