@@ -15,10 +15,19 @@ import (
 	"sysdig-aws-connect/internal/sysdig"
 )
 
-var principalARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:(role|user)/[\x21-\x7e]{1,512}$`)
+// userARNRE is an IAM user ARN, read as strictly as role ARNs (rolearn.Parse).
+var userARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:user/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+
+// validPrincipal: an IAM role ARN or an IAM user ARN.
+func validPrincipal(s string) bool {
+	if _, err := registrar.ParseRoleARN(s); err == nil {
+		return true
+	}
+	return len(s) <= 2048 && userARNRE.MatchString(s)
+}
 
 func (c *checkCmd) checkTrustFlags() error {
-	if c.OnPremPrincipal != "" && !principalARNRE.MatchString(c.OnPremPrincipal) {
+	if c.OnPremPrincipal != "" && !validPrincipal(c.OnPremPrincipal) {
 		return usagef("--onprem-principal %q is not an IAM role or user ARN", clean(c.OnPremPrincipal, 120))
 	}
 	if c.SysdigAccountID != "" && !accountRE.MatchString(c.SysdigAccountID) {

@@ -802,13 +802,24 @@ func TestLogsNeverHoldTheToken(t *testing.T) {
 	}
 }
 
-// The v2 API keeps only the bare role name, so a role with a path comes back without it:
-// the same role all the same, and Delete must remove it.
+// The v2 API takes only the bare role name, so Sysdig would assume the role without its
+// path: v2 with a role path is refused before any call, saying why; v1 registers it and
+// Delete removes it.
 func TestRoleWithPathOnBothAPIs(t *testing.T) {
 	for _, api := range []string{"v1", "v2"} {
 		t.Run(api, func(t *testing.T) {
 			e := newEnv(t, nil)
 			props := e.props(PropRoleARN, "arn:aws:iam::"+account+":role/team/sysdig/sysdig-role", PropProviderAPI, api)
+			if api == "v2" {
+				_, err := e.create(props)
+				if err == nil || !strings.Contains(err.Error(), "the v2 API takes only the role's name") {
+					t.Fatalf("create with v2 and a role path: %v", err)
+				}
+				if n := len(e.emu.Requests()); n != 0 {
+					t.Fatalf("%d Sysdig calls, want none", n)
+				}
+				return
+			}
 			created := e.mustCreate(props)
 			if _, err := e.delete(created.PhysicalResourceID, props); err != nil {
 				t.Fatal(err)

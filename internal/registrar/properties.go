@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"sysdig-aws-connect/internal/rolearn"
 	"sysdig-aws-connect/internal/sysdig"
 )
 
@@ -153,6 +154,9 @@ func ParseProviderProperties(props map[string]any) (ProviderProperties, error) {
 	}
 	if p.API, err = sysdig.ParseAPIVersion(strings.ToLower(api)); err != nil {
 		return p, &PropertyError{PropProviderAPI, fmt.Sprintf("%q is not v1 or v2", api)}
+	}
+	if p.API == sysdig.V2 && p.Role.HasPath() {
+		return p, &PropertyError{PropProviderAPI, fmt.Sprintf("v2 refused for RoleArn %s: the v2 API takes only the role's name, so Sysdig would assume the role without its path %s, another role; use ProviderApi v1, or RolePath /", p.RoleARN, p.Role.Path)}
 	}
 	return p, nil
 }
@@ -313,27 +317,10 @@ func (r reader) regions() ([]string, error) {
 }
 
 // RoleARN is a parsed IAM role ARN.
-type RoleARN struct {
-	Partition string
-	AccountID string
-	Path      string // "/" or "/a/b/"
-	Name      string
-}
+type RoleARN = rolearn.ARN
 
-var roleARNPattern = regexp.MustCompile(`^arn:(aws|aws-cn|aws-us-gov|aws-iso|aws-iso-b|aws-iso-e|aws-iso-f|aws-eusc):iam::(\d{12}):role(/(?:[\x21-\x7e]{1,510}/)?)?([\w+=,.@-]{1,64})$`)
-
-// ParseRoleARN validates an IAM role ARN.
-func ParseRoleARN(s string) (RoleARN, error) {
-	m := roleARNPattern.FindStringSubmatch(s)
-	if m == nil {
-		return RoleARN{}, fmt.Errorf("%q is not an IAM role ARN (arn:aws:iam::123456789012:role/[path/]name)", truncate(s, 120))
-	}
-	path := m[3]
-	if path == "" {
-		path = "/"
-	}
-	return RoleARN{Partition: m[1], AccountID: m[2], Path: path, Name: m[4]}, nil
-}
+// ParseRoleARN validates an IAM role ARN strictly (see rolearn.Parse).
+func ParseRoleARN(s string) (RoleARN, error) { return rolearn.Parse(s) }
 
 // StackARN is the part of a CloudFormation stack id this function relies on.
 type StackARN struct {

@@ -26,7 +26,17 @@ const (
 	token = "s3cr3t-token-value"
 	roleA = "arn:aws:iam::123456789012:role/sysdig-a"
 	roleB = "arn:aws:iam::123456789012:role/path/sysdig-b"
+	// roleBRoot is roleB at path /: v2 takes only the role's name, so it refuses roleB.
+	roleBRoot = "arn:aws:iam::123456789012:role/sysdig-b"
 )
+
+// roleBFor is roleB where the API can name it, roleBRoot for v2.
+func roleBFor(v sysdig.APIVersion) string {
+	if v == sysdig.V2 {
+		return roleBRoot
+	}
+	return roleB
+}
 
 // fastRetry keeps backoff waits tiny so tests run fast; no assertion
 // depends on time.
@@ -241,6 +251,7 @@ func TestProviderLifecycle(t *testing.T) {
 			c, _ := newClient(t, url)
 			ctx := ctxTimeout(t, 30*time.Second)
 
+			roleB := roleBFor(v)
 			created, err := c.CreateProvider(ctx, v, sysdig.ProviderSpec{RoleARN: roleB, Alias: "prod", Regions: []string{"us-east-1", "EU_WEST_1"}})
 			if err != nil {
 				t.Fatal(err)
@@ -322,7 +333,7 @@ func TestWireBodies(t *testing.T) {
 		t.Run(string(tt.v), func(t *testing.T) {
 			emu, url := startEmu(t)
 			c, _ := newClient(t, url)
-			if _, err := c.CreateProvider(ctxTimeout(t, 30*time.Second), tt.v, sysdig.ProviderSpec{RoleARN: roleB, Alias: "a", Regions: []string{"us-east-1"}}); err != nil {
+			if _, err := c.CreateProvider(ctxTimeout(t, 30*time.Second), tt.v, sysdig.ProviderSpec{RoleARN: roleBFor(tt.v), Alias: "a", Regions: []string{"us-east-1"}}); err != nil {
 				t.Fatal(err)
 			}
 			reqs := emu.Requests()

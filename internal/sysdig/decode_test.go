@@ -178,6 +178,8 @@ func TestParseRoleARN(t *testing.T) {
 
 func TestEncodeProvider(t *testing.T) {
 	role := "arn:aws:iam::485365068658:role/path/sysdig-access3"
+	// v2 takes the bare name, so it is used only with roles at path /.
+	rootRole := "arn:aws:iam::485365068658:role/sysdig-access3"
 	tests := []struct {
 		name string
 		v    APIVersion
@@ -193,11 +195,11 @@ func TestEncodeProvider(t *testing.T) {
 			`{"id":7,"name":"aws","credentials":{"role":"arn:aws:iam::485365068658:role/path/sysdig-access3"},"alias":"a"}`},
 		{"v1 update string id", V1, "ab-7", ProviderSpec{RoleARN: role},
 			`{"id":"ab-7","name":"aws","credentials":{"role":"arn:aws:iam::485365068658:role/path/sysdig-access3"}}`},
-		{"v2 create", V2, "", ProviderSpec{RoleARN: role, Alias: "a", Regions: []string{"eu-west-1"}},
+		{"v2 create", V2, "", ProviderSpec{RoleARN: rootRole, Alias: "a", Regions: []string{"eu-west-1"}},
 			`{"id":0,"platform":"AWS","integrationType":"API","credentials":{"accountId":"485365068658","roleName":"sysdig-access3"},"additionalOptions":"{\"regions\":[\"EU_WEST_1\"]}","alias":"a"}`},
-		{"v2 create no regions no alias", V2, "", ProviderSpec{RoleARN: role},
+		{"v2 create no regions no alias", V2, "", ProviderSpec{RoleARN: rootRole},
 			`{"id":0,"platform":"AWS","integrationType":"API","credentials":{"accountId":"485365068658","roleName":"sysdig-access3"},"additionalOptions":""}`},
-		{"v2 update", V2, "12", ProviderSpec{RoleARN: role},
+		{"v2 update", V2, "12", ProviderSpec{RoleARN: rootRole},
 			`{"id":12,"platform":"AWS","integrationType":"API","credentials":{"accountId":"485365068658","roleName":"sysdig-access3"},"additionalOptions":""}`},
 	}
 	for _, tt := range tests {
@@ -219,7 +221,9 @@ func TestEncodeProvider(t *testing.T) {
 	}{
 		{V1, "", ProviderSpec{RoleARN: "sysdig"}, "not an IAM role ARN"},
 		{V1, "", ProviderSpec{RoleARN: role, Regions: []string{"mars-1"}}, "not an AWS region"},
-		{V2, "a/b", ProviderSpec{RoleARN: role}, "provider id"},
+		{V2, "a/b", ProviderSpec{RoleARN: rootRole}, "provider id"},
+		{V2, "", ProviderSpec{RoleARN: role}, "has the path /path/, and the v2 providers API takes only the role's name"},
+		{V2, "12", ProviderSpec{RoleARN: role}, "use the v1 API"},
 		{"v9", "", ProviderSpec{RoleARN: role}, "unknown providers API version"},
 	} {
 		if _, err := EncodeProvider(bad.v, bad.id, bad.spec); err == nil || !strings.Contains(err.Error(), bad.want) {

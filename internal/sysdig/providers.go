@@ -107,6 +107,9 @@ func EncodeProvider(v APIVersion, id string, spec ProviderSpec) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
+	if err := CheckRoleForAPI(v, spec.RoleARN); err != nil {
+		return nil, err
+	}
 	regions, err := sysdigRegionNames(spec.Regions)
 	if err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 
+	"sysdig-aws-connect/internal/rolearn"
 	"sysdig-aws-connect/internal/sysdig"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 			adminErr(http.StatusBadRequest, "sysdigemu: seed body: "+err.Error()+` (expected {"RoleARN":"arn:aws:iam::123456789012:role/x","Alias":"…","Regions":["us-east-1"]})`)
 			return
 		}
-		if !roleARNRE.MatchString(spec.RoleARN) {
+		if _, err := rolearn.Parse(spec.RoleARN); err != nil {
 			adminErr(http.StatusBadRequest, "sysdigemu: seed: RoleARN must be an IAM role ARN")
 			return
 		}

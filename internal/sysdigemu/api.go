@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"sysdig-aws-connect/internal/rolearn"
 )
 
 // writeError answers an error in the configured shape, padded to size bytes.
@@ -81,7 +83,6 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request, write bool) b
 }
 
 var (
-	roleARNRE    = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\x21-\x7e]{1,512}$`)
 	accountRE    = regexp.MustCompile(`^[0-9]{12}$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
 	sysdigRegion = regexp.MustCompile(`^[A-Z]{2}(_[A-Z]+)+_[0-9]{1,2}$`)
@@ -263,7 +264,7 @@ func parseBody(v string, body []byte) (parsed, string) {
 		if out.role == "" {
 			return out, "credentials.role: must not be empty"
 		}
-		if !roleARNRE.MatchString(out.role) {
+		if _, err := rolearn.Parse(out.role); err != nil {
 			return out, "credentials.role: must be an IAM role ARN"
 		}
 	} else {
