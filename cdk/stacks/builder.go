@@ -251,6 +251,7 @@ func (s *templateStack) registrationParams() {
 		AllowedValues: jsii.Strings("v1", "v2"),
 		Description:   jsii.String("Sysdig providers API: v1 (/api/providers, in Sysdig's guide) or v2 (/api/v2/providers)."),
 	})
+	s.v2RolePathRule()
 }
 
 // aliasPrefixParam: ProviderAliasPrefix (organizations: the alias is the prefix and the
