@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -28,7 +29,9 @@ import (
 )
 
 // Set by the templates (cdk/stacks: EnvAllowedAPIURLs, EnvAllowedSecretIDs,
-// EnvAllowSkipTLSVerify); unset allows any, for functions deployed by other means.
+// EnvAllowSkipTLSVerify); unset allows any, for single-account functions deployed by
+// other means. With STACKSET_NAME (requests from member accounts) the two allow-lists
+// are required: an empty or missing one stops the function (fail closed).
 const (
 	envAllowedAPIURLs     = "ALLOWED_SYSDIG_API_URLS"
 	envAllowedSecretIDs   = "ALLOWED_TOKEN_SECRET_IDS"
@@ -60,10 +63,67 @@ func main() {
 	logger.Info("sysdig-aws-connect function starting", slog.String("version", version.Version()))
 	fn, err := newFunction(context.Background(), logger)
 	if err != nil {
-		logger.Error("cannot start", slog.String("error", err.Error()))
-		os.Exit(1)
+		// Still answer every request (FAILED, saying why): an exit would leave each
+		// stack waiting an hour for an answer that never comes.
+		attrs := []any{slog.String("error", err.Error())}
+		var ce *configError
+		if errors.As(err, &ce) {
+			attrs = append(attrs, slog.String("variable", ce.variable))
+		}
+		logger.Error("cannot start: every request is answered FAILED with this reason until the configuration is fixed", attrs...)
+		if fn, err = unstartableFunction(logger, err); err != nil {
+			logger.Error("cannot answer requests either", slog.String("error", err.Error()))
+			os.Exit(1)
+		}
 	}
 	lambda.Start(fn.Invoke)
+}
+
+// configError is a start-up failure caused by one environment variable.
+type configError struct {
+	variable string
+	err      error
+}
+
+func (e *configError) Error() string { return e.err.Error() }
+func (e *configError) Unwrap() error { return e.err }
+
+// allowList reads a comma-separated allow-list variable. required (a registrar serving
+// other accounts) turns an empty or missing list from "allow any" into an error.
+func allowList(name string, required bool) ([]string, error) {
+	var items []string
+	for _, item := range strings.Split(os.Getenv(name), ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			items = append(items, item)
+		}
+	}
+	if len(items) == 0 && required {
+		return nil, &configError{variable: name, err: fmt.Errorf("%s is empty or missing while %s is set: a registrar that serves member accounts must name what it allows, or a member could send the token anywhere; set %s (the deployer template does), then update the stack", name, envStackSetName, name)}
+	}
+	return items, nil
+}
+
+// answerOptions say where answers may go: CloudFormation's response bucket of this
+// region (and loopback in local runs).
+func answerOptions(logger *slog.Logger) ([]customresource.Option, error) {
+	region := os.Getenv("AWS_REGION")
+	if region == "" {
+		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
+	}
+	opts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
+	if strings.EqualFold(strings.TrimSpace(os.Getenv(envAllowLoopbackAnswers)), "true") {
+		opts = append(opts, customresource.WithLoopbackAnswers())
+	}
+	return opts, nil
+}
+
+// unstartableFunction answers every request FAILED with cause.
+func unstartableFunction(logger *slog.Logger, cause error) (*customresource.Function, error) {
+	opts, err := answerOptions(logger)
+	if err != nil {
+		return nil, err
+	}
+	return customresource.New(customresource.Unstartable(cause), opts...), nil
 }
 
 // newFunction builds the handler from the environment, as Lambda provides it.
@@ -85,24 +145,28 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 	}
 	// The stack that deploys the function says where the token may come from and go to;
 	// a request (possibly from another account, through SNS) cannot widen that.
+	stackSet := strings.TrimSpace(os.Getenv(envStackSetName))
+	urls, err := allowList(envAllowedAPIURLs, stackSet != "")
+	if err != nil {
+		return nil, err
+	}
+	secrets, err := allowList(envAllowedSecretIDs, stackSet != "")
+	if err != nil {
+		return nil, err
+	}
 	opts := []registrar.Option{registrar.WithLogger(logger), registrar.WithConcurrentInstances(instances),
-		registrar.WithAllowedAPIURLs(strings.Split(os.Getenv(envAllowedAPIURLs), ",")...),
-		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...)}
+		registrar.WithAllowedAPIURLs(urls...), registrar.WithAllowedTokenSecrets(secrets...)}
 	if v, ok := os.LookupEnv(envAllowSkipTLSVerify); ok {
 		opts = append(opts, registrar.WithSkipTLSVerifyAllowed(strings.EqualFold(strings.TrimSpace(v), "true")))
 	}
 	handler := registrar.New(tokens, opts...)
 
 	// Answers go only to CloudFormation's response bucket of this region.
-	region := os.Getenv("AWS_REGION")
-	if region == "" {
-		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
+	fnOpts, err := answerOptions(logger)
+	if err != nil {
+		return nil, err
 	}
-	fnOpts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
-	if strings.EqualFold(strings.TrimSpace(os.Getenv(envAllowLoopbackAnswers)), "true") {
-		fnOpts = append(fnOpts, customresource.WithLoopbackAnswers())
-	}
-	if name := strings.TrimSpace(os.Getenv(envStackSetName)); name != "" {
+	if name := stackSet; name != "" {
 		// The SDK reads AWS_ENDPOINT_URL_CLOUDFORMATION itself.
 		checker, err := stackauth.New(cloudformation.NewFromConfig(cfg), name,
 			stackauth.WithCallAs(os.Getenv(envStackSetCallAs)), stackauth.WithDeployerStackID(os.Getenv(envDeployerStackID)))

@@ -68,8 +68,13 @@ func newWorldEnv(t *testing.T, env map[string]string) *world {
 	t.Setenv("AWS_PROFILE", "")
 	t.Setenv("AWS_CONFIG_FILE", "/dev/null")
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
-	for _, k := range []string{envStackSetName, envStackSetCallAs, envDeployerStackID} {
+	for _, k := range []string{envStackSetName, envStackSetCallAs, envDeployerStackID, envAllowedAPIURLs, envAllowedSecretIDs} {
 		t.Setenv(k, "")
+	}
+	if env[envStackSetName] != "" {
+		// As the deployer sets them: with a StackSet the allow-lists are required.
+		t.Setenv(envAllowedAPIURLs, w.sysURL)
+		t.Setenv(envAllowedSecretIDs, secretName)
 	}
 	for k, v := range env {
 		t.Setenv(k, v)
@@ -391,6 +396,8 @@ func TestStartRefusesBadConfiguration(t *testing.T) {
 			for _, k := range []string{envStackSetName, envStackSetCallAs, envDeployerStackID} {
 				t.Setenv(k, "")
 			}
+			t.Setenv(envAllowedAPIURLs, "https://app.sysdigcloud.com")
+			t.Setenv(envAllowedSecretIDs, "sysdig/api-token")
 			for k, v := range env {
 				t.Setenv(k, v)
 			}
