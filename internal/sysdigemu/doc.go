@@ -31,6 +31,11 @@
 // source documents one). WithProviderListInCreateAnswers makes a v1 create answer
 // {"providers":[…]} with every provider, as Sysdig's guide says it does. BytesSent counts the answer bytes sent, for benchmarks.
 //
+// A Fault with Echo answers with the request's Authorization header sent back, as a
+// broken proxy or API might: raw in an error body (straddling the client's 64 KiB cut
+// with a larger BodySize), JSON-escaped, percent-encoded, or as a 2xx answer's id or
+// alias (see echo.go), for tests that no piece of the token leaves the client.
+//
 // A wrong or missing token answers 401; a token registered with
 // WithReadOnlyToken answers 403 on writes. Errors use the shape chosen with
 // WithErrorShape.
