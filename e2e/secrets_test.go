@@ -2,25 +2,18 @@ package e2e
 
 import (
 	"net/http"
-	"strings"
 	"testing"
 
 	"sysdig-aws-connect/internal/localrun"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
 
 // realisticToken has no 8-character piece that ordinary text holds by chance.
 const realisticToken = "9c4e1a7b-2f3d-4b8e-a6c5-0d7f3e2b1a94"
 
 // tokenPieceIn returns the first 8-character piece of realisticToken in text.
-func tokenPieceIn(text string) string {
-	for i := 0; i+8 <= len(realisticToken); i++ {
-		if p := realisticToken[i : i+8]; strings.Contains(text, p) {
-			return p
-		}
-	}
-	return ""
-}
+func tokenPieceIn(text string) string { return testutil.SecretPiece(text, realisticToken) }
 
 // TestTokenEchoedBySysdig runs the real bootstrap against a Sysdig (or a proxy in front
 // of it) that echoes the token back in each way it can, and checks that no 8-character

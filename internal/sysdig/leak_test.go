@@ -19,14 +19,7 @@ import (
 const uuidToken = "5b0e7c1d-93fa-4d62-b8e4-2a6f0c9d7e31"
 
 // tokenPiece returns the first 8-character piece of uuidToken found in text.
-func tokenPiece(text string) string {
-	for i := 0; i+8 <= len(uuidToken); i++ {
-		if strings.Contains(text, uuidToken[i:i+8]) {
-			return uuidToken[i : i+8]
-		}
-	}
-	return ""
-}
+func tokenPiece(text string) string { return testutil.SecretPiece(text, uuidToken) }
 
 func leakClient(t *testing.T, url string) (*sysdig.Client, *testutil.SyncBuffer) {
 	t.Helper()
