@@ -171,3 +171,29 @@ func TestDecodeErrorsDescribeValues(t *testing.T) {
 		t.Fatalf("external id error = %v", err)
 	}
 }
+func TestTokenScrubbedFromErrors(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"type":%q,"message":"bad header %s"}`, r.Header.Get("Authorization"), r.Header.Get("Authorization"))
+	}))
+	defer srv.Close()
+	c, _ := newClient(t, srv.URL)
+	_, err := c.ListProviders(ctxTimeout(t, 30*time.Second), sysdig.V1)
+	if err == nil || strings.Contains(err.Error(), token) || !strings.Contains(err.Error(), "Bearer ***") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+// A token echoed where the message is cut to length must not survive in part.
+func TestTokenScrubbedBeforeTheMessageIsCut(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = fmt.Fprintf(w, `{"message":"%s bad token %s"}`, strings.Repeat("x", 490), strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	}))
+	defer srv.Close()
+	c, _ := newClient(t, srv.URL)
+	_, err := c.ListProviders(ctxTimeout(t, 30*time.Second), sysdig.V1)
+	if err == nil || strings.Contains(err.Error(), token[:8]) {
+		t.Fatalf("err = %v", err)
+	}
+}
