@@ -219,6 +219,7 @@ func FuzzCheckResponseURL(f *testing.F) {
 	f.Add("https://s3.us-west-2.amazonaws.com/cloudformation-custom-resource-response-uswest2/x", "us-west-2")
 	f.Add("http://127.0.0.1:1/x", "us-east-1")
 	f.Add("https://attacker.example/x", "cn-north-1")
+	f.Add("https://s3.us-west-2.amazonaws.com/cloudformation-custom-resource-response-uswest2/%252e%2E/x", "us-west-2")
 	f.Fuzz(func(t *testing.T, raw, region string) {
 		if CheckResponseURL(raw, region, true) != nil {
 			return
@@ -226,6 +227,20 @@ func FuzzCheckResponseURL(f *testing.F) {
 		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatalf("accepted an unparseable URL %q", raw)
+		}
+		// No accepted path holds a dot segment, however many times it is decoded.
+		p := u.EscapedPath()
+		for range 8 {
+			for _, seg := range strings.Split(strings.ReplaceAll(p, "\\", "/"), "/") {
+				if seg == "." || seg == ".." {
+					t.Fatalf("accepted %q with a dot segment", raw)
+				}
+			}
+			next, err := url.PathUnescape(p)
+			if err != nil || next == p {
+				break
+			}
+			p = next
 		}
 		host := strings.ToLower(u.Hostname())
 		if isLoopback(host) {
