@@ -34,6 +34,9 @@ const (
 type Scrubber struct {
 	secret []rune
 	starts map[rune][]int // positions of each rune in secret
+	// skip marks the ASCII bytes that neither are in the secret nor start an escape:
+	// most of any text, passed over without a look-up.
+	skip [128]bool
 }
 
 // New returns a Scrubber for secret (an empty secret masks nothing).
@@ -41,6 +44,9 @@ func New(secret string) *Scrubber {
 	s := &Scrubber{secret: []rune(secret), starts: map[rune][]int{}}
 	for i, r := range s.secret {
 		s.starts[r] = append(s.starts[r], i)
+	}
+	for c := range s.skip {
+		s.skip[c] = len(s.starts[rune(c)]) == 0 && !strings.ContainsRune(`\%+&`, rune(c))
 	}
 	return s
 }
@@ -75,6 +81,10 @@ func (s *Scrubber) scan(text string, truncated bool) (string, bool) {
 	found := false
 	last := 0 // text[last:i] is not yet written
 	for i := 0; i < len(text); {
+		if c := text[i]; c < 0x80 && s.skip[c] {
+			i++
+			continue
+		}
 		end, best := -1, 0
 		var cands [maxCands]unit
 		for _, c := range decodeAt(text, i, cands[:0]) {

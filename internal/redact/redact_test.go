@@ -196,3 +196,19 @@ func FuzzScrubber(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScrub64KiB: the cost of scrubbing the largest error body the client reads,
+// without and with the token in it (compare the two side by side).
+func BenchmarkScrub64KiB(b *testing.B) {
+	s := redact.New(token)
+	plain := strings.Repeat(`{"errors":[{"reason":"Bad Request","message":"role 3f2b is not valid"}]} `, 64<<10/72)
+	echoed := plain[:len(plain)/2] + jsonUEscape(token, 1, false) + plain[len(plain)/2:]
+	for _, bc := range []struct{ name, text string }{{"plain", plain}, {"echoed", echoed}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(bc.text)))
+			for b.Loop() {
+				s.Truncated(bc.text)
+			}
+		})
+	}
+}
