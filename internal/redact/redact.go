@@ -93,7 +93,7 @@ func (s *Scrubber) scan(text string, truncated bool) (string, bool) {
 					break // a later start cannot match more (starts ascend)
 				}
 				chars, e := m.longest(i, k)
-				if (chars >= need || (truncated && e == len(text))) && e > end {
+				if (chars >= need || (truncated && atCut(text, e))) && e > end {
 					end, best = e, chars
 				}
 			}
@@ -112,6 +112,9 @@ func (s *Scrubber) scan(text string, truncated bool) (string, bool) {
 		found = true
 		b.WriteString(text[last:i])
 		b.WriteString(Mask)
+		if truncated && atCut(text, end) {
+			end = len(text) // with the escape the cut split
+		}
 		i, last = end, end
 	}
 	if !found {
@@ -119,6 +122,13 @@ func (s *Scrubber) scan(text string, truncated bool) (string, bool) {
 	}
 	b.WriteString(text[last:])
 	return b.String(), true
+}
+
+// atCut reports whether a match ending at e reaches the cut at the end of text: it
+// ends there, or only the start of an escape the cut split (\u00, %2, &#x6) follows.
+func atCut(text string, e int) bool {
+	rest := text[e:]
+	return rest == "" || (len(rest) < 12 && strings.ContainsRune(`\%&`, rune(rest[0])))
 }
 
 // matcher matches the secret against one text. Where a piece of text reads as more

@@ -88,6 +88,8 @@ func TestScrubberForms(t *testing.T) {
 		{"cut after 3 characters", strings.Repeat("a", 100) + token[:3], true},
 		{"cut after 9 characters", strings.Repeat("a", 100) + token[:9], true},
 		{"escaped and cut", "pad " + jsonUEscape(token, 1, false)[:40], true},
+		{"escaped and cut inside an escape", "pad " + jsonUEscape(token, 1, false)[:39], true},
+		{"percent-encoded and cut inside an escape", "pad " + percentAll(token)[:17], true},
 	}
 	s := redact.New(token)
 	for _, tc := range cases {
@@ -104,7 +106,7 @@ func TestScrubberForms(t *testing.T) {
 			if !strings.Contains(got, redact.Mask) {
 				t.Fatalf("nothing masked in %q", got)
 			}
-			if tc.truncated && strings.HasSuffix(got, token[:3]) {
+			if tc.truncated && (strings.HasSuffix(got, token[:3]) || strings.Contains(got, `\u0033`) || strings.Contains(got, "%33")) {
 				t.Fatalf("the cut prefix survived: %q", got)
 			}
 			if !tc.truncated && !s.Contains(tc.text) {
