@@ -173,6 +173,20 @@ func TestAnswersOnlyToCloudFormation(t *testing.T) {
 		t.Fatalf("%d drops logged with the host, want 3", dropped)
 	}
 
+	// CloudFormation's bucket named first, then left by an (encoded) dot-dot segment.
+	const pathStyleHost = "s3.amazonaws.com"
+	invoke("Create", "https://"+pathStyleHost+"/cloudformation-custom-resource-response-useast1/%2e%2E/attacker-bucket/x?"+signature, false)
+	if proxy.seen(pathStyleHost) {
+		t.Fatal("the function answered to a ResponseURL with a dot-dot segment")
+	}
+	dots := false
+	for _, line := range env.Logs() {
+		dots = dots || strings.Contains(line, "has a . or .. path segment")
+	}
+	if !dots || len(env.Sysdig.Requests()) != 0 {
+		t.Fatalf("the dot-dot ResponseURL was not dropped with its reason (%d Sysdig calls)", len(env.Sysdig.Requests()))
+	}
+
 	// Control: a malformed request with CloudFormation's URL is answered FAILED, so the
 	// function tries its PUT, through the proxy, without calling Sysdig.
 	invoke("Destroy", "https://"+cfnHost+"/arn/x?"+signature, false)

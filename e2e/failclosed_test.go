@@ -47,3 +47,28 @@ func TestRegistrarWithoutAllowListAnswersFailed(t *testing.T) {
 		})
 	}
 }
+
+// TestStrictRoleArnsAndV2RolePath: the real bootstrap refuses, before any Sysdig call, a
+// role ARN that hides another ARN in its path, one without "role/", and v2 with a role
+// path, saying why.
+func TestStrictRoleArnsAndV2RolePath(t *testing.T) {
+	timeout := templateTimeout(t)
+	env := start(t, localrun.Options{FunctionTimeout: timeout})
+	for _, tc := range []struct {
+		name   string
+		props  map[string]any
+		reason string
+	}{
+		{"an ARN inside the path", providerProps(env, "RoleArn", "arn:aws:iam::"+localrun.AccountID+":role/arn:aws:iam::210987654321:role/x"), "is not an IAM role ARN"},
+		{"no slash after role", providerProps(env, "RoleArn", "arn:aws:iam::"+localrun.AccountID+":rolex"), "is not an IAM role ARN"},
+		{"v2 with a role path", providerProps(env, "RoleArn", "arn:aws:iam::"+localrun.AccountID+":role/team/sysdig-role", "ProviderApi", "v2"), "the v2 API takes only the role's name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := send(t, env, request{requestType: "Create", props: tc.props})
+			checkAnswer(t, env, out, timeout, "FAILED", tc.reason)
+			if n := len(env.Sysdig.Requests()); n != 0 {
+				t.Fatalf("%d Sysdig calls", n)
+			}
+		})
+	}
+}
