@@ -21,6 +21,7 @@ import (
 
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/dedupe"
+	"sysdig-aws-connect/internal/metrics"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
@@ -98,7 +99,11 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 	if region == "" {
 		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
 	}
-	fnOpts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
+	// One metric record per request, in the function's log (Embedded Metric Format).
+	emitter := metrics.NewEmitter(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		metrics.WithResourceTypes(registrar.TypeExternalID, registrar.TypeProvider))
+	fnOpts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region),
+		customresource.WithMetrics(emitter)}
 	if strings.EqualFold(strings.TrimSpace(os.Getenv(envAllowLoopbackAnswers)), "true") {
 		fnOpts = append(fnOpts, customresource.WithLoopbackAnswers())
 	}
