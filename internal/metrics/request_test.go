@@ -135,10 +135,11 @@ func TestSummarize(t *testing.T) {
 	}
 	got := strings.Join(s.Lines(), "\n")
 	want := strings.Join([]string{
-		"SUCCESS    Custom::SysdigExternalId  1 (Create 1): 1 Sysdig calls, 0 throttled, 10 ms at Sysdig",
-		"SUCCESS    Custom::SysdigProvider    2 (Create 1, Delete 1): 3 Sysdig calls, 0 throttled, 30 ms at Sysdig",
-		"REFUSED    Custom::SysdigProvider    1 (Create 1): 0 Sysdig calls, 0 throttled, 0 ms at Sysdig",
-		"DUPLICATE  Custom::SysdigProvider    1 (Create 1): 0 Sysdig calls, 0 throttled, 0 ms at Sysdig",
+		"outcome   resource type             requests (C/U/D)  Sysdig calls  throttled  Sysdig ms",
+		"SUCCESS   Custom::SysdigExternalId  1 (1/0/0)                    1          0         10",
+		"SUCCESS   Custom::SysdigProvider    2 (1/0/1)                    3          0         30",
+		"REFUSED   Custom::SysdigProvider    1 (1/0/0)                    0          0          0",
+		"DUPLICATE Custom::SysdigProvider    1 (1/0/0)                    0          0          0",
 		"1 lines are not valid EMF records: CloudWatch would drop their metrics",
 	}, "\n")
 	if got != want {

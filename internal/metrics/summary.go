@@ -105,32 +105,26 @@ func (s Summary) Count(o Outcome) int {
 	return n
 }
 
-// Lines renders the summary for a reader, a line per outcome and resource type:
+// Lines renders the summary as a table for a reader, a row per outcome and resource
+// type; requests counts Create/Update/Delete (and other types, when any):
 //
-//	SUCCESS    Custom::SysdigProvider  6 (Create 2, Update 2, Delete 2): 9 Sysdig calls, 0 throttled, 41 ms at Sysdig
+//	outcome   resource type           requests (C/U/D)  Sysdig calls  throttled  Sysdig ms
+//	SUCCESS   Custom::SysdigProvider  6 (1/2/3)                    8          0         11
 func (s Summary) Lines() []string {
-	width := 0
+	width := len("resource type")
 	for _, g := range s.Groups {
 		width = max(width, len(g.ResourceType))
 	}
-	out := make([]string, 0, len(s.Groups)+1)
+	row := func(outcome, resource, requests, calls, throttled, ms string) string {
+		return fmt.Sprintf("%-9s %-*s  %-16s  %12s  %9s  %9s", outcome, width, resource, requests, calls, throttled, ms)
+	}
+	out := []string{row("outcome", "resource type", "requests (C/U/D)", "Sysdig calls", "throttled", "Sysdig ms")}
 	for _, g := range s.Groups {
-		var types []string
-		for _, t := range []string{"Create", "Update", "Delete"} {
-			if n := g.ByRequestType[t]; n > 0 {
-				types = append(types, fmt.Sprintf("%s %d", t, n))
-			}
+		requests := fmt.Sprintf("%d (%d/%d/%d)", g.Requests, g.ByRequestType["Create"], g.ByRequestType["Update"], g.ByRequestType["Delete"])
+		if other := g.Requests - g.ByRequestType["Create"] - g.ByRequestType["Update"] - g.ByRequestType["Delete"]; other > 0 {
+			requests += fmt.Sprintf(" +%d other", other)
 		}
-		var others []string
-		for t, n := range g.ByRequestType {
-			if t != "Create" && t != "Update" && t != "Delete" {
-				others = append(others, fmt.Sprintf("%s %d", t, n))
-			}
-		}
-		slices.Sort(others)
-		types = append(types, others...)
-		out = append(out, fmt.Sprintf("%-9s  %-*s  %d (%s): %d Sysdig calls, %d throttled, %d ms at Sysdig",
-			g.Outcome, width, g.ResourceType, g.Requests, strings.Join(types, ", "), g.SysdigCalls, g.ThrottledCalls, g.SysdigTimeMs))
+		out = append(out, row(g.Outcome, g.ResourceType, requests, fmt.Sprint(g.SysdigCalls), fmt.Sprint(g.ThrottledCalls), fmt.Sprint(g.SysdigTimeMs)))
 	}
 	if s.Invalid > 0 {
 		out = append(out, fmt.Sprintf("%d lines are not valid EMF records: CloudWatch would drop their metrics", s.Invalid))
