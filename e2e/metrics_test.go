@@ -44,7 +44,7 @@ func TestOneMetricRecordPerRequest(t *testing.T) {
 
 	type rec struct {
 		Function, ResourceType, RequestType, Outcome, RequestId string
-		Requests, SysdigCalls                                    float64
+		Requests, SysdigCalls                                   float64
 	}
 	var recs []rec
 	for _, line := range env.Logs() {
