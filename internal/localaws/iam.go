@@ -108,12 +108,12 @@ type IAMAccessKey struct {
 
 // IAMRole is a role as GetRole answers it (AssumeRolePolicyDocument URL-encoded).
 type IAMRole struct {
-	Path                     string `xml:"Path"`
-	RoleName                 string `xml:"RoleName"`
-	RoleID                   string `xml:"RoleId"`
-	Arn                      string `xml:"Arn"`
-	CreateDate               string `xml:"CreateDate"`
-	AssumeRolePolicyDocument string `xml:"AssumeRolePolicyDocument"`
+	Path                     string   `xml:"Path"`
+	RoleName                 string   `xml:"RoleName"`
+	RoleID                   string   `xml:"RoleId"`
+	Arn                      string   `xml:"Arn"`
+	CreateDate               string   `xml:"CreateDate"`
+	AssumeRolePolicyDocument string   `xml:"AssumeRolePolicyDocument"`
 	Tags                     []IAMTag `xml:"Tags>member,omitempty"`
 }
 

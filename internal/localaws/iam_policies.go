@@ -301,4 +301,3 @@ func (i *IAM) tagRoleAction(form url.Values) (any, error) {
 	}
 	return nil, i.TagRole(role, tags...)
 }
-
