@@ -22,6 +22,7 @@ import (
 
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/dedupe"
+	"sysdig-aws-connect/internal/metrics"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
@@ -110,7 +111,11 @@ func answerOptions(logger *slog.Logger) ([]customresource.Option, error) {
 	if region == "" {
 		return nil, fmt.Errorf("AWS_REGION is not set: the function cannot tell CloudFormation's response URLs from others")
 	}
-	opts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region)}
+	// One metric record per request, in the function's log (Embedded Metric Format).
+	emitter := metrics.NewEmitter(os.Stdout, os.Getenv("AWS_LAMBDA_FUNCTION_NAME"),
+		metrics.WithResourceTypes(registrar.TypeExternalID, registrar.TypeProvider))
+	opts := []customresource.Option{customresource.WithLogger(logger), customresource.WithAnswerRegion(region),
+		customresource.WithMetrics(emitter)}
 	if strings.EqualFold(strings.TrimSpace(os.Getenv(envAllowLoopbackAnswers)), "true") {
 		opts = append(opts, customresource.WithLoopbackAnswers())
 	}

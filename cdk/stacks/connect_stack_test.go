@@ -17,6 +17,7 @@ import (
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
 
 	"sysdig-aws-connect/cdk/launch"
+	"sysdig-aws-connect/internal/permissions"
 )
 
 // Synthesis is slow: the published variant (with the AwsSolutions checks) is built once
@@ -276,6 +277,7 @@ func TestOutputs(t *testing.T) {
 		OutReportedSysdigAcct: `{"Fn::GetAtt":["SysdigExternalId","SysdigAwsAccountId"]}`,
 		OutConnectorLogGroup:  `{"Ref":"ConnectorLogGroup"}`,
 		OutTrustedPrincipal:   trustedPrincipal,
+		OutPermissionsVersion: `"` + permissions.VersionString() + `"`,
 		OutOnPremSecretArn:    `{"Ref":"OnPremCredentialsSecret"}`,
 		OutOnPremUserName:     `{"Ref":"OnPremUser"}`,
 		OutOnPremPolicy: `{"Fn::Join":["",["{\"Statement\":[{\"Action\":\"sts:AssumeRole\",\"Effect\":\"Allow\",\"Resource\":\"",

@@ -105,6 +105,7 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 	s.output(OutProviderID, "Id of this account's registration in Sysdig.", s.Provider.ProviderID(), nil)
 	s.output(OutProviderStatus, "Status Sysdig reported for the registration.", s.Provider.Status(), nil)
 	s.output(OutProviderAlias, "Alias of the account in Sysdig.", s.Provider.Alias(), nil)
+	s.permissionsVersionOutput()
 	s.consoleInterface(memberParameterGroups, map[string]string{ParamExternalID: "External ID"})
 	awscdk.Validations_Of(s.Role.Role.Node().DefaultChild()).Acknowledge(&awscdk.Acknowledgment{
 		Id:     jsii.String("CloudFormation-Validate::W1030"),

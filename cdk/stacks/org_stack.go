@@ -543,6 +543,7 @@ func (s *OrgStack) outputs() {
 	s.output(OutOnPremUserName, "IAM user of the on-prem backend (sysdig-connect onprem rotate-key --user <this>).", s.OnPrem.User.Ref(), s.Conditions[CondCreateOnPremUser])
 	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutRegistrarLogGroup, "Log group of the registrar (read it when a registration fails).", s.Registrar.LogGroup.LogGroupName(), nil)
+	s.permissionsVersionOutput()
 }
 
 func (s *OrgStack) acknowledgeValidationWarnings() {

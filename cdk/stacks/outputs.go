@@ -30,6 +30,7 @@ func (s *ConnectStack) outputs() {
 	s.output(OutOnPremUserName, "IAM user of the on-prem backend (sysdig-connect onprem rotate-key --user <this>).", s.OnPrem.User.Ref(), s.Conditions[CondCreateOnPremUser])
 	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutConnectorLogGroup, "Log group of the connector function (read it when a custom resource fails).", s.Function.LogGroup.LogGroupName(), nil)
+	s.permissionsVersionOutput()
 }
 
 // connectParameterGroups orders and labels the parameters in the CloudFormation console.

@@ -6,68 +6,48 @@
 package stacks
 
 import (
+	"strings"
+
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"sysdig-aws-connect/internal/permissions"
 )
 
 // CloudWatchPolicyName and S3PolicyName are the inline policy names the seed document uses.
 const (
-	CloudWatchPolicyName = "sysdig_cloudwatch"
-	S3PolicyName         = "sysdig_s3"
+	CloudWatchPolicyName = permissions.CloudWatchPolicy
+	S3PolicyName         = permissions.S3Policy
 )
 
-// PolicyAction is one action of the sysdig_cloudwatch policy and why Sysdig needs it.
-type PolicyAction struct {
-	Action  string // exact IAM action, never a wildcard
-	Service string // what the seed calls the service
-	Why     string // the reason, as printed in docs/architecture.md
-}
+// PolicyAction is one action of the role's policies and why Sysdig needs it.
+type PolicyAction = permissions.Action
 
 // CloudWatchActions is the sysdig_cloudwatch policy: CloudWatch metrics and the
 // list/describe calls of the services the seed's "Set Up Resource Discovery" section
 // names (EC2, RDS, ELB, ALB, ElastiCache, SQS, DynamoDB). Every action is read-only.
 // The seed does not print the policy body; this list is our reading of what metric
-// collection and resource discovery need, kept exact so a reviewer can audit it.
-// docs/architecture.md renders the same table; a test keeps the two in step.
-var CloudWatchActions = []PolicyAction{
-	// CloudWatch: the metrics themselves.
-	{"cloudwatch:GetMetricData", "CloudWatch", "Read metric values in batches (the current API for metric collection)."},
-	{"cloudwatch:GetMetricStatistics", "CloudWatch", "Read statistics of one metric (the older API some collectors still call)."},
-	{"cloudwatch:ListMetrics", "CloudWatch", "Discover which metrics and dimensions exist for the discovered resources."},
-	// EC2.
-	{"ec2:DescribeRegions", "EC2", "List the account's enabled regions when discovery covers all regions."},
-	{"ec2:DescribeInstances", "EC2", "Discover instances, their state and tags."},
-	// RDS.
-	{"rds:DescribeDBInstances", "RDS", "Discover database instances."},
-	{"rds:DescribeDBClusters", "RDS", "Discover Aurora clusters, whose metrics are per cluster."},
-	{"rds:ListTagsForResource", "RDS", "Read the tags of databases and clusters (labels in Sysdig)."},
-	// Classic ELB and ALB share the elasticloadbalancing action namespace.
-	{"elasticloadbalancing:DescribeLoadBalancers", "ELB, ALB", "Discover Classic, Application and Network Load Balancers."},
-	{"elasticloadbalancing:DescribeTargetGroups", "ALB", "Discover ALB target groups (the TargetGroup metric dimension)."},
-	{"elasticloadbalancing:DescribeTags", "ELB, ALB", "Read load balancer and target group tags."},
-	// ElastiCache.
-	{"elasticache:DescribeCacheClusters", "ElastiCache", "Discover cache clusters and their nodes."},
-	{"elasticache:ListTagsForResource", "ElastiCache", "Read cache cluster tags."},
-	// SQS.
-	{"sqs:ListQueues", "SQS", "Discover queues."},
-	{"sqs:GetQueueAttributes", "SQS", "Read queue attributes (type, ARN) for the discovered queues."},
-	{"sqs:ListQueueTags", "SQS", "Read queue tags."},
-	// DynamoDB.
-	{"dynamodb:ListTables", "DynamoDB", "Discover tables."},
-	{"dynamodb:DescribeTable", "DynamoDB", "Read table details (ARN, indexes) for the discovered tables."},
-	{"dynamodb:ListTagsOfResource", "DynamoDB", "Read table tags."},
-}
+// collection and resource discovery need, kept exact so a reviewer can audit it. It is
+// the current version of internal/permissions' history, which docs/permissions.md
+// lists version by version; docs/architecture.md renders the same table (tests keep
+// both in step).
+var CloudWatchActions = permissions.Current(permissions.CloudWatchPolicy)
 
-// S3Actions is the sysdig_s3 policy: Sysdig stores captures in the bucket and reads them back.
-var S3Actions = struct{ Bucket, Objects []string }{
-	// On the bucket: list captures and find the bucket's region.
-	Bucket: []string{"s3:ListBucket", "s3:GetBucketLocation"},
-	// On its objects: write, read and delete capture files.
-	Objects: []string{"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
-}
+// S3Actions is the sysdig_s3 policy: Sysdig stores captures in the bucket and reads them
+// back. IAM names every object-level S3 action ...Object...; the others act on the bucket.
+var S3Actions = func() (s struct{ Bucket, Objects []string }) {
+	for _, a := range permissions.Current(permissions.S3Policy) {
+		if strings.Contains(a.Action, "Object") {
+			s.Objects = append(s.Objects, a.Action)
+		} else {
+			s.Bucket = append(s.Bucket, a.Action)
+		}
+	}
+	return s
+}()
 
 // SysdigRoleProps configures SysdigRole. Every value may be a CloudFormation token.
 type SysdigRoleProps struct {
@@ -129,6 +109,9 @@ func NewSysdigRole(scope constructs.Construct, id string, props *SysdigRoleProps
 		ExternalIds:         &[]*string{props.ExternalID},
 		PermissionsBoundary: boundary,
 	})
+
+	// Which version of internal/permissions' history the policies hold (docs/permissions.md).
+	awscdk.Tags_Of(r.Role).Add(jsii.String(permissions.TagKey), jsii.String(permissions.VersionString()), nil)
 
 	actions := make([]*string, 0, len(CloudWatchActions))
 	for _, a := range CloudWatchActions {

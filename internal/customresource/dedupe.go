@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"sysdig-aws-connect/internal/metrics"
 )
 
 // ClaimState is what a Deduplicator found for a request.
@@ -74,12 +76,12 @@ const leaseSkew = 2 * time.Second
 // was done, and Lambda retries an asynchronous invocation that returned an error.
 var ErrNotRecorded = errors.New("request not recorded")
 
-// deduplicate claims req. done is true when this delivery must stop here, with err (for
-// Lambda) when nothing could be recorded; otherwise the claim (zero without a
-// Deduplicator) stores the progress and the answer.
-func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Request) (held Claim, done bool, err error) {
+// deduplicate claims req. done is true when this delivery must stop here, with how it
+// ended, and err (for Lambda) when nothing could be recorded; otherwise the claim (zero
+// without a Deduplicator) stores the progress and the answer.
+func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Request) (held Claim, done bool, outcome metrics.Outcome, err error) {
 	if f.dedupe == nil {
-		return Claim{}, false, nil
+		return Claim{}, false, "", nil
 	}
 	leaseUntil := time.Now().Add(noDeadlineBudget + time.Minute)
 	if dl, ok := ctx.Deadline(); ok {
@@ -91,7 +93,7 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 		// Lambda's retries of this invocation try again.
 		log.Error("request not handled: cannot record it against duplicate deliveries; Lambda retries the delivery",
 			slog.String("error", err.Error()))
-		return Claim{}, true, fmt.Errorf("%w: %v", ErrNotRecorded, err)
+		return Claim{}, true, metrics.Failed, fmt.Errorf("%w: %v", ErrNotRecorded, err)
 	}
 	if claim.Waited > 0 {
 		log = log.With(slog.Int64("waited_ms", claim.Waited.Milliseconds()))
@@ -102,7 +104,7 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 			log.Warn("duplicate delivery: the delivery that held this request did not answer before its lease ended; taking it over",
 				slog.String("prior_physical_id", claim.PriorPhysicalID))
 		}
-		return claim, false, nil
+		return claim, false, "", nil
 	case ClaimInProgress:
 		log.Info("duplicate delivery: another delivery is handling this request; nothing to do",
 			slog.Time("lease_until", claim.LeaseUntil))
@@ -116,10 +118,12 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 		}
 	case ClaimMismatch:
 		log.Warn("refused: a request with these ids was received with another ResponseURL; nothing done")
+		return Claim{}, true, metrics.Refused, nil
 	default:
 		log.Error("request not handled: unknown deduplication state", slog.Int("state", int(claim.State)))
+		return Claim{}, true, metrics.Failed, nil
 	}
-	return Claim{}, true, nil
+	return Claim{}, true, metrics.Duplicate, nil
 }
 
 // persistProgress stores a physical id the handler recorded, bounded in time; a failure

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/cfn"
 	"github.com/aws/aws-lambda-go/lambdacontext"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+
+	"sysdig-aws-connect/internal/metrics"
 )
 
 // Result is what a handler produced.
@@ -135,6 +137,7 @@ type Function struct {
 	loopbackAnswers bool
 	check           RequestCheck
 	dedupe          Deduplicator
+	metrics         *metrics.Emitter
 }
 
 // Option configures a Function.
@@ -197,9 +200,18 @@ func defaultMargin(remaining time.Duration) time.Duration {
 	return m
 }
 
-// Invoke handles one Lambda invocation.
+// Invoke handles one Lambda invocation. With WithMetrics, it writes one metric record
+// for it, whatever the outcome.
 func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	start := time.Now()
+	rec := metrics.NewRecorder(start)
+	req, outcome, err := f.invoke(metrics.NewContext(ctx, rec), start, payload)
+	f.emit(rec, req, outcome)
+	return err
+}
+
+// invoke handles one invocation and says how it ended.
+func (f *Function) invoke(ctx context.Context, start time.Time, payload json.RawMessage) (Request, metrics.Outcome, error) {
 	req, env, err := Decode(payload)
 	log := f.logger.With(
 		slog.String("request_type", string(req.RequestType)),
@@ -212,18 +224,17 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	var invalid *InvalidRequestError
 	if err != nil && (!errors.As(err, &invalid) || !invalid.Answerable) {
 		log.Error("request dropped: nothing to answer to", slog.String("error", err.Error()))
-		return nil
+		return req, metrics.Failed, nil
 	}
 	if f.answerRegion != "" {
 		if uerr := CheckResponseURL(req.ResponseURL, f.answerRegion, f.loopbackAnswers); uerr != nil {
 			log.Error("request dropped: its ResponseURL is not CloudFormation's, so it gets no answer",
 				slog.String("response_host", ResponseHost(req.ResponseURL)), slog.String("error", uerr.Error()))
-			return nil
+			return req, metrics.Refused, nil
 		}
 	}
 	if err != nil {
-		f.answer(ctx, log, req, start, Result{}, err, nil)
-		return nil
+		return req, f.answer(ctx, log, req, start, Result{}, err, nil), nil
 	}
 	if env.TopicARN != "" {
 		log = log.With(slog.String("topic_arn", env.TopicARN))
@@ -233,18 +244,16 @@ func (f *Function) Invoke(ctx context.Context, payload json.RawMessage) error {
 	if f.check != nil {
 		if cerr := f.checkRequest(ctx, req, env); cerr != nil {
 			log.Warn("request refused", slog.String("claimed_account", claimedAccount(req.StackID)), slog.String("error", cerr.Error()))
-			f.answer(ctx, log, req, start, Result{}, cerr, nil)
-			return nil
+			return req, f.answer(ctx, log, req, start, Result{}, cerr, nil), nil
 		}
 	}
 
-	claim, done, err := f.deduplicate(ctx, log, req)
+	claim, done, outcome, err := f.deduplicate(ctx, log, req)
 	if done {
-		return err
+		return req, outcome, err
 	}
 	res, err := f.run(ctx, log, req, claim)
-	f.answer(ctx, log, req, start, res, err, claim.Complete)
-	return nil
+	return req, f.answer(ctx, log, req, start, res, err, claim.Complete), nil
 }
 
 // checkRequest runs the request check within the time the handler would have.
@@ -325,7 +334,7 @@ func (f *Function) run(ctx context.Context, log *slog.Logger, req Request, claim
 }
 
 // answer sends the response; complete (from a Deduplicator) records it first.
-func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error, complete func(context.Context, []byte) error) {
+func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, start time.Time, res Result, workErr error, complete func(context.Context, []byte) error) metrics.Outcome {
 	resp := cfn.NewResponse(&req)
 	resp.PhysicalResourceID = res.PhysicalResourceID
 	if resp.PhysicalResourceID == "" {
@@ -355,7 +364,7 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 	}
 
 	if !f.store(ctx, log, complete, body) {
-		return
+		return metrics.Duplicate
 	}
 	attempts, sendErr := f.send(ctx, req.ResponseURL, body)
 	attrs := []any{
@@ -370,9 +379,10 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 	}
 	if sendErr != nil {
 		log.Error("response not delivered: the stack will wait for its ServiceTimeout", append(attrs, slog.String("error", sendErr.Error()))...)
-		return
+	} else {
+		log.Info("response sent", attrs...)
 	}
-	log.Info("response sent", attrs...)
+	return outcomeOf(res, workErr, sendErr)
 }
 
 // send PUTs body to responseURL, within a minute when ctx has no deadline.

@@ -218,6 +218,12 @@ func Run(ctx context.Context, cfg Config) error {
 		}
 		p.ok(elapsed)
 	}
+	if len(failures) == 0 {
+		if err := p.metricRecords(env.Logs, customRequests(stack, second)); err != nil {
+			failures = append(failures, err.Error())
+			p.line("✘ " + err.Error())
+		}
+	}
 	if leaks := leakedSecrets(env); leaks != "" {
 		failures = append(failures, leaks)
 		p.line("✘ " + leaks)

@@ -77,6 +77,10 @@ func TestDemo(t *testing.T) {
 		"sts:ExternalId", "cloudwatch:GetMetricData", "by policy sysdig_cloudwatch",
 		"step 5/5: a failure", "CREATE_FAILED: SysdigProvider", "made-by-hand",
 		"the rollback left the hand-made provider exactly as it was", "All 5 steps",
+		"Metric records in the function's log (namespace SysdigAwsConnect",
+		"  outcome   resource type             requests (C/U/D)  Sysdig calls",
+		"  SUCCESS   Custom::SysdigExternalId  4 (2/0/2)", "  SUCCESS   Custom::SysdigProvider    6 (1/2/3)",
+		"  FAILED    Custom::SysdigProvider    1 (1/0/0)",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the demo output lacks %q", want)

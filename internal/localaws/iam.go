@@ -16,7 +16,8 @@ import (
 // IAM is a stand-in for the AWS IAM calls the on-prem set-up and `sysdig-connect check`
 // make, on the query protocol (QueryService): users and their access keys (CreateUser,
 // GetUser, DeleteUser, CreateAccessKey, ListAccessKeys, DeleteAccessKey) and roles
-// (CreateRole, GetRole, DeleteRole). It keeps IAM's rules that tools meet: at most two
+// (CreateRole, GetRole, DeleteRole) with their inline and attached policies and tags
+// (iam_policies.go). It keeps IAM's rules that tools meet: at most two
 // access keys per user, a user with keys cannot be deleted, names are unique, and GetRole
 // answers the trust policy URL-encoded, as IAM does.
 type IAM struct {
@@ -44,6 +45,9 @@ type iamKey struct {
 type iamRole struct {
 	name, path, id, trust string
 	created               time.Time
+	policies              map[string]string // inline: name → document (JSON)
+	attached              []IAMAttachedPolicy
+	tags                  []IAMTag
 }
 
 // MaxAccessKeysPerUser is IAM's quota.
@@ -67,6 +71,15 @@ func NewIAM(accountID string) *IAM {
 			"CreateRole":      i.createRoleAction,
 			"GetRole":         i.getRoleAction,
 			"DeleteRole":      i.deleteRoleAction,
+			// Role policies and tags: iam_policies.go.
+			"PutRolePolicy":            i.putRolePolicyAction,
+			"GetRolePolicy":            i.getRolePolicyAction,
+			"ListRolePolicies":         i.listRolePoliciesAction,
+			"DeleteRolePolicy":         i.deleteRolePolicyAction,
+			"AttachRolePolicy":         i.attachRolePolicyAction,
+			"DetachRolePolicy":         i.detachRolePolicyAction,
+			"ListAttachedRolePolicies": i.listAttachedRolePoliciesAction,
+			"TagRole":                  i.tagRoleAction,
 		},
 	}
 	return i
@@ -95,12 +108,13 @@ type IAMAccessKey struct {
 
 // IAMRole is a role as GetRole answers it (AssumeRolePolicyDocument URL-encoded).
 type IAMRole struct {
-	Path                     string `xml:"Path"`
-	RoleName                 string `xml:"RoleName"`
-	RoleID                   string `xml:"RoleId"`
-	Arn                      string `xml:"Arn"`
-	CreateDate               string `xml:"CreateDate"`
-	AssumeRolePolicyDocument string `xml:"AssumeRolePolicyDocument"`
+	Path                     string   `xml:"Path"`
+	RoleName                 string   `xml:"RoleName"`
+	RoleID                   string   `xml:"RoleId"`
+	Arn                      string   `xml:"Arn"`
+	CreateDate               string   `xml:"CreateDate"`
+	AssumeRolePolicyDocument string   `xml:"AssumeRolePolicyDocument"`
+	Tags                     []IAMTag `xml:"Tags>member,omitempty"`
 }
 
 func noSuch(kind, name string) error {
@@ -206,15 +220,19 @@ func (i *IAM) CreateRole(name, path, trust string) (IAMRole, error) {
 
 func (i *IAM) roleLocked(r *iamRole) IAMRole {
 	return IAMRole{Path: r.path, RoleName: r.name, RoleID: r.id, Arn: fmt.Sprintf("arn:%s:iam::%s:role%s%s", i.partition, i.account, r.path, r.name),
-		CreateDate: i.date(r.created), AssumeRolePolicyDocument: url.QueryEscape(r.trust)}
+		CreateDate: i.date(r.created), AssumeRolePolicyDocument: url.QueryEscape(r.trust), Tags: append([]IAMTag(nil), r.tags...)}
 }
 
 // DeleteRole removes a role; a missing one is NoSuchEntity.
 func (i *IAM) DeleteRole(name string) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	if _, ok := i.roles[name]; !ok {
+	r, ok := i.roles[name]
+	if !ok {
 		return noSuch("role", name)
+	}
+	if len(r.policies) > 0 || len(r.attached) > 0 {
+		return &QueryError{Status: http.StatusConflict, Code: "DeleteConflict", Message: "Cannot delete entity, must delete policies first."}
 	}
 	delete(i.roles, name)
 	return nil

@@ -3,6 +3,7 @@ package localrun
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"sysdig-aws-connect/internal/cfnsim"
@@ -23,6 +24,7 @@ func (e *Env) StartIAM() (iam *localaws.IAM, url string) {
 // create can be read back with the real clients (sysdig-connect check, onprem k8s-secret).
 func (e *Env) AWSProvisioners(iam *localaws.IAM) []cfnsim.Option {
 	str := func(props map[string]any, k string) string { s, _ := props[k].(string); return s }
+	list := func(v any) []any { l, _ := v.([]any); return l }
 	return []cfnsim.Option{
 		cfnsim.WithProvisioner("AWS::IAM::Role", func(_ context.Context, st *cfnsim.Stack, logical string, props map[string]any) (string, map[string]any, error) {
 			name := str(props, "RoleName")
@@ -37,7 +39,32 @@ func (e *Env) AWSProvisioners(iam *localaws.IAM) []cfnsim.Option {
 			if err != nil {
 				return "", nil, fmt.Errorf("IAM CreateRole: %w", err)
 			}
+			for _, t := range list(props["Tags"]) {
+				tag, _ := t.(map[string]any)
+				if err := iam.TagRole(name, localaws.IAMTag{Key: str(tag, "Key"), Value: str(tag, "Value")}); err != nil {
+					return "", nil, fmt.Errorf("IAM TagRole: %w", err)
+				}
+			}
 			return name, map[string]any{"Arn": r.Arn, "RoleId": r.RoleID}, nil
+		}),
+		// A policy of roles is put on each (sysdig-connect check reads them); policies of
+		// users and groups stay simulated.
+		cfnsim.WithProvisioner("AWS::IAM::Policy", func(_ context.Context, st *cfnsim.Stack, logical string, props map[string]any) (string, map[string]any, error) {
+			doc, err := json.Marshal(props["PolicyDocument"])
+			if err != nil {
+				return "", nil, err
+			}
+			name := str(props, "PolicyName")
+			for _, r := range list(props["Roles"]) {
+				role, _ := r.(string)
+				// A role this world does not hold (an existing on-prem principal the test
+				// never created) keeps the policy simulated.
+				var qe *localaws.QueryError
+				if err := iam.PutRolePolicy(role, name, string(doc)); err != nil && !(errors.As(err, &qe) && qe.Code == "NoSuchEntity") {
+					return "", nil, fmt.Errorf("IAM PutRolePolicy: %w", err)
+				}
+			}
+			return st.Pseudo().StackName + "-" + logical, nil, nil
 		}),
 		cfnsim.WithProvisioner("AWS::IAM::User", func(_ context.Context, st *cfnsim.Stack, logical string, props map[string]any) (string, map[string]any, error) {
 			name := str(props, "UserName")

@@ -138,6 +138,8 @@ func (c *checkCmd) Run(a *app) error {
 
 	// The role trusts the right principal with the tenant's external ID (IAM GetRole).
 	c.checkTrust(a, &l, role, client != nil, info)
+	// Its policies hold the current permissions version (docs/permissions.md).
+	c.checkRolePermissions(a, &l, role)
 
 	// 4. The role is registered, and 5. its status.
 	switch {

@@ -373,7 +373,7 @@ func TestCheck(t *testing.T) {
 					OK     bool
 					Checks []checkLine
 				}](t, stdout)
-				if !got.OK || len(got.Checks) != 7 {
+				if !got.OK || len(got.Checks) != 8 {
 					t.Fatalf("got %+v", got)
 				}
 				for _, c := range got.Checks {
@@ -386,17 +386,17 @@ func TestCheck(t *testing.T) {
 				}
 			}},
 		{name: "not registered", args: []string{"check"},
-			want: expect{code: 1, stderr: []string{"check failed: 1 of 7"}, stdout: []string{
+			want: expect{code: 1, stderr: []string{"check failed: 1 of 8"}, stdout: []string{
 				"[FAIL] Role registered at Sysdig: no provider", "fix: register it: " + Name + " --api-url http://127.0.0.1:",
 				"register --role-arn " + testStackRole, "[SKIP] Provider status"}, notStdout: []string{"All checks passed"}}},
 		{name: "no token", setup: noEnvToken, args: []string{"check", "-o", "json"},
-			want: expect{code: 1, stderr: []string{"check failed: 1 of 7"}},
+			want: expect{code: 1, stderr: []string{"check failed: 1 of 8"}},
 			after: func(t *testing.T, _ *harness, stdout string) {
 				got := decode[struct {
 					OK     bool
 					Checks []checkLine
 				}](t, stdout)
-				want := []string{resultFail, resultSkip, resultOK, resultSkip, resultSkip, resultSkip, resultSkip}
+				want := []string{resultFail, resultSkip, resultOK, resultSkip, resultSkip, resultOK, resultSkip, resultSkip}
 				var results []string
 				for _, c := range got.Checks {
 					results = append(results, c.Result)

@@ -136,6 +136,7 @@ func newHarness(t *testing.T, opts ...sysdigemu.Option) *harness {
 		if _, err := h.iam.CreateRole(name, "/", trustFor("arn:aws:iam::"+sysdigemu.DefaultSysdigAWSAccountID+":root", sysdigemu.DefaultExternalID)); err != nil {
 			t.Fatal(err)
 		}
+		grantCurrent(t, h.iam, name)
 	}
 	var stopIAM func()
 	h.iamURL, stopIAM = h.iam.Start()

@@ -25,10 +25,11 @@ const (
 )
 
 func replaceRole(h *harness, trust string) {
-	_ = h.iam.DeleteRole("sysdig-role")
+	removeRole(h, "sysdig-role")
 	if _, err := h.iam.CreateRole("sysdig-role", "/", trust); err != nil {
 		h.t.Fatal(err)
 	}
+	grantCurrent(h.t, h.iam, "sysdig-role")
 }
 
 // check reads the role for real and names each mismatch with its fix.
@@ -38,7 +39,7 @@ func TestCheckVerifiesTheTrust(t *testing.T) {
 			seed(testStackRole, "x")(h)
 			replaceRole(h, trustFor("arn:aws:iam::111122223333:root", sysdigemu.DefaultExternalID))
 		}, args: []string{"check"},
-			want: expect{code: 1, stderr: []string{"check failed: 1 of 7"}, stdout: []string{
+			want: expect{code: 1, stderr: []string{"check failed: 1 of 8"}, stdout: []string{
 				"[FAIL] Role trust: principal: role sysdig-role trusts arn:aws:iam::111122223333:root, not Sysdig's account 273107874544 (reported by Sysdig): Sysdig cannot assume it -- fix: redeploy the stack with SysdigAwsAccountId empty",
 				"[ OK ] Role trust: external ID"}}},
 		{name: "external ID differs", setup: func(h *harness) {
@@ -52,7 +53,7 @@ func TestCheckVerifiesTheTrust(t *testing.T) {
 			seed(testStackRole, "x")(h)
 			replaceRole(h, `{"Version":"2012-10-17","Statement":[{"Action":"sts:AssumeRole","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"}}]}`)
 		}, args: []string{"check"},
-			want: expect{code: 1, stderr: []string{"check failed: 2 of 7"}, stdout: []string{"[FAIL] Role trust: principal", "[FAIL] Role trust: external ID", "no sts:ExternalId condition"}}},
+			want: expect{code: 1, stderr: []string{"check failed: 2 of 8"}, stdout: []string{"[FAIL] Role trust: principal", "[FAIL] Role trust: external ID", "no sts:ExternalId condition"}}},
 		{name: "on-prem principal", setup: func(h *harness) {
 			seed(testStackRole, "x")(h)
 			replaceRole(h, trustFor(onpremRole, sysdigemu.DefaultExternalID))
@@ -68,7 +69,7 @@ func TestCheckVerifiesTheTrust(t *testing.T) {
 		{name: "tenant reports no account, given", opts: []sysdigemu.Option{sysdigemu.WithoutCloudInformation()}, setup: seed(testStackRole, "x"),
 			args: []string{"check", "--sysdig-account-id", sysdigemu.DefaultSysdigAWSAccountID},
 			want: expect{code: 0, stdout: []string{"[ OK ] Role trust: principal: role sysdig-role trusts Sysdig's account 273107874544 (--sysdig-account-id)"}}},
-		{name: "role missing", setup: func(h *harness) { _ = h.iam.DeleteRole("sysdig-role") }, args: []string{"check"},
+		{name: "role missing", setup: func(h *harness) { removeRole(h, "sysdig-role") }, args: []string{"check"},
 			want: expect{code: 1, stdout: []string{"[FAIL] Role trust: principal: iam:GetRole sysdig-role: NoSuchEntity", "fix: deploy the stack in account 123456789012", "[SKIP] Role trust: external ID"}}},
 		{name: "bad flags", args: []string{"check", "--onprem-principal", "x"}, want: expect{code: 2, stderr: []string{"--onprem-principal"}}},
 		{name: "exclusive flags", args: []string{"check", "--onprem-principal", onpremRole, "--sysdig-account-id", "123456789012"}, want: expect{code: 2, stderr: []string{"exclude each other"}}},

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,6 +19,7 @@ import (
 	"strings"
 
 	"sysdig-aws-connect/internal/localaws"
+	"sysdig-aws-connect/internal/permissions"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
 
@@ -88,6 +90,15 @@ func Start(cfg Config) (env *Env, err error) {
 		`"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"%s"}}}]}`,
 		sysdigemu.DefaultSysdigAWSAccountID, sysdigemu.DefaultExternalID)
 	if _, err = iam.CreateRole(RoleName, "/", trust); err != nil {
+		return env, err
+	}
+	// The policy and tag the stack gives the role, so that check finds the current permissions.
+	cw, _ := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": []any{map[string]any{
+		"Effect": "Allow", "Action": permissions.Names(permissions.Current(permissions.CloudWatchPolicy)), "Resource": "*"}}})
+	if err = iam.PutRolePolicy(RoleName, permissions.CloudWatchPolicy, string(cw)); err != nil {
+		return env, err
+	}
+	if err = iam.TagRole(RoleName, localaws.IAMTag{Key: permissions.TagKey, Value: permissions.VersionString()}); err != nil {
 		return env, err
 	}
 	if env.IAMURL, err = env.listen(cfg.IAMPort, iam); err != nil {

@@ -510,6 +510,7 @@ func (c *Client) attempt(ctx context.Context, r request, n int) (response, error
 	}
 	start := time.Now()
 	resp, err := c.httpClient.Do(req)
+	defer countCall(ctx, start, resp)
 	if err != nil {
 		if ctx.Err() != nil {
 			return response{}, &attemptError{err: fmt.Errorf("sysdig: %s %s: %w", r.method, r.path, ctx.Err()), ambiguous: true}
