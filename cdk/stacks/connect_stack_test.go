@@ -530,8 +530,15 @@ func TestPublishedTemplateIsCurrent(t *testing.T) {
 		if !bytes.Equal(got, committed) {
 			t.Errorf("%s differs from the CDK code (%d vs %d bytes): run `make templates` and commit the result", tmpl.Path, len(committed), len(got))
 		}
-		if len(committed) >= MaxTemplateBodyBytes {
-			t.Errorf("%s is %d bytes; CloudFormation takes at most %d in a request body", tmpl.Path, len(committed), MaxTemplateBodyBytes)
+		// The deployer and the single-account template keep 10% of CloudFormation's
+		// request-body limit free; the member template (read from S3 by the StackSet, or
+		// launched by hand) stays under the limit itself.
+		budget := TemplateBudgetBytes
+		if tmpl.Path == MemberTemplatePath {
+			budget = MaxTemplateBodyBytes
+		}
+		if len(committed) > budget {
+			t.Errorf("%s is %d bytes; its budget is %d (CloudFormation takes at most %d in a request body)", tmpl.Path, len(committed), budget, MaxTemplateBodyBytes)
 		}
 		t.Logf("%s: %d bytes", tmpl.Path, len(committed))
 		text := string(committed)

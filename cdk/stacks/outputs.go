@@ -70,6 +70,7 @@ var parameterLabels = map[string]string{
 	ParamCodeBucketPrefix:       "Code bucket prefix",
 	ParamCodeSigningConfigArn:   "Code signing configuration ARN",
 	ParamCodeKey:                "Code object key",
+	ParamMemberTemplateKey:      "Member template object key",
 	// Organizations templates.
 	ParamProviderAliasPrefix:        "Alias prefix (alias: prefix + account id)",
 	ParamRegistrarTopicArn:          "Registrar topic ARN",
