@@ -6,6 +6,7 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -92,6 +93,11 @@ type OrgStack struct {
 
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
 	IdempotencyTable awsdynamodb.CfnTable
+
+	// AlarmRouting takes every alarm of the deployer (AlarmActions for other constructs).
+	AlarmRouting *AlarmRouting
+	Alarms       *FunctionAlarms // the registrar's
+	Dashboard    awscloudwatch.CfnDashboard
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -105,6 +111,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
 	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamCodeSigningConfigArn}},
+	hardeningGroup,
 }
 
 // NewOrgStack builds the deployer. The StackSet reads the member template from S3
@@ -203,6 +210,8 @@ func (s *OrgStack) parameters(publishable bool) {
 		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
 	})
 	s.logRetentionParam()
+	s.hardeningParams()
+	s.alarmParams()
 	if publishable {
 		s.codeParams()
 		s.memberTemplateKeyParam()
@@ -273,6 +282,9 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
 	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
+	s.harden(s.Registrar)
+	s.AlarmRouting = s.alarmRouting(true)
+	s.Alarms = s.functionAlarms("Registrar", s.Registrar, s.AlarmRouting)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
 	// A secret this stack creates: nobody but the registrar may read the value.
@@ -372,6 +384,8 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	setLogicalID(s.Registrar.LogGroup, "RegistrarLogGroup")
 	s.Registrar.Role.OverrideLogicalId(jsii.String("RegistrarRole"))
 	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
+	s.Registrar.DeadLetters.OverrideLogicalId(jsii.String("RegistrarDeadLetterQueue"))
+	s.Dashboard = s.newDashboard()
 	return nil
 }
 

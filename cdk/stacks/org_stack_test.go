@@ -250,8 +250,9 @@ func TestOrgRegistrarTopicOnlyThisOrganizationPublishesOverTLS(t *testing.T) {
 			n++
 		}
 	}
-	if n != 3 {
-		t.Errorf("%d topics, subscriptions and permissions; want exactly one of each", n)
+	// Besides the alarm topic (alarms.go), which nothing outside the account publishes to.
+	if n != 4 {
+		t.Errorf("%d topics, subscriptions and permissions; want exactly one of each and the alarm topic", n)
 	}
 }
 
@@ -276,7 +277,8 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
-		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
+		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST",
+		  "DestinationConfig":{"OnFailure":{"Destination":{"Fn::GetAtt":["RegistrarDeadLetterQueue","Arn"]}}}}`)
 	// A queued event still answers before CloudFormation stops waiting: its age, the
 	// function's whole run and the delivery margin fit in every ServiceTimeout.
 	if OrgMaxEventAgeSeconds+FunctionTimeoutSeconds+AnswerDeliverySeconds > OrgServiceTimeoutSeconds || OrgServiceTimeoutSeconds > 3600 {
@@ -499,7 +501,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 		}
 	}
 	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
-		"IdempotencyTable":"AwsSolutions-DDB3",
+		"RegistrarDeadLetterQueue":"AwsSolutions-SQS3AwsSolutions-SQS4","AlarmTopic":"AwsSolutions-SNS2AwsSolutions-SNS3",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 

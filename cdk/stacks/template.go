@@ -53,15 +53,18 @@ var PublishedContext = map[string]interface{}{
 // TemplateBudgetBytes (just as deterministic, still reviewable line by line).
 // MaxDepth keeps the deeply nested intrinsic functions (the trusted principal, the
 // on-prem conditions) on one line: the single-account template below 5 levels, the
-// deployer below 3 (one resource per line, one line per property).
-// DropNag leaves out cdk-nag's suppression records (resource Metadata cdk_nag): only
-// cdk-nag reads them, at synthesis; the CDK code keeps them, with their reasons.
+// deployer below 2 (one line per parameter, condition, resource and output).
+// Lean leaves out what CloudFormation does not act on and the deployer cannot afford:
+// cdk-nag's suppression records (resource Metadata cdk_nag; only cdk-nag reads them, at
+// synthesis, and the CDK code keeps them with their reasons) and the console's parameter
+// labels (the console then shows the parameter names, still in their groups, with
+// their descriptions).
 var PublishedTemplates = []struct {
 	Path   string
 	Indent string
 	// MaxDepth > 0 writes values nested deeper than that on one line (EncodeTemplateDepth).
 	MaxDepth int
-	DropNag  bool
+	Lean     bool
 	Build    func(app awscdk.App) (awscdk.Stack, error)
 }{
 	{PublishedTemplatePath, " ", 5, false, func(app awscdk.App) (awscdk.Stack, error) {
@@ -71,7 +74,7 @@ var PublishedTemplates = []struct {
 		}
 		return s.Stack, nil
 	}},
-	{OrgTemplatePath, " ", 3, true, func(app awscdk.App) (awscdk.Stack, error) {
+	{OrgTemplatePath, " ", 2, true, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
@@ -96,8 +99,8 @@ func RenderTemplate(path string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			if t.DropNag {
-				dropNagRecords(tmpl)
+			if t.Lean {
+				leaveOutUnused(tmpl)
 			}
 			return EncodeTemplateDepth(tmpl, t.Indent, t.MaxDepth)
 		}
@@ -105,8 +108,14 @@ func RenderTemplate(path string) ([]byte, error) {
 	return nil, fmt.Errorf("stacks: no published template %s", path)
 }
 
-// dropNagRecords removes cdk-nag's suppression records from the resources' Metadata.
-func dropNagRecords(tmpl map[string]interface{}) {
+// leaveOutUnused removes cdk-nag's suppression records from the resources' Metadata and
+// the console's parameter labels.
+func leaveOutUnused(tmpl map[string]interface{}) {
+	if md, ok := tmpl["Metadata"].(map[string]interface{}); ok {
+		if iface, ok := md[interfaceMetadataKey].(map[string]interface{}); ok {
+			delete(iface, "ParameterLabels")
+		}
+	}
 	resources, _ := tmpl["Resources"].(map[string]interface{})
 	for _, r := range resources {
 		rm, _ := r.(map[string]interface{})
