@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,7 +39,7 @@ func TestOrganizationRollout(t *testing.T) {
 	unrelated := env.Sysdig.Seed(sysdigProviderSpec("arn:aws:iam::999999999999:role/not-part-of-the-rollout"))
 
 	// The deployer, in the management account. Its StackSet is captured as CloudFormation
-	// would receive it: the member stacks below run its TemplateBody with its Parameters.
+	// would receive it: the member stacks below run the template at its TemplateURL with its Parameters.
 	var stackSet map[string]any
 	captureStackSet := func(_ context.Context, _ *cfnsim.Stack, _ string, props map[string]any) (string, map[string]any, error) {
 		stackSet = props
@@ -182,10 +183,12 @@ func stackSetMembers(t *testing.T, props map[string]any) (*cfnsim.Template, map[
 	if props["PermissionModel"] != "SERVICE_MANAGED" {
 		t.Fatalf("PermissionModel %v", props["PermissionModel"])
 	}
-	body, _ := props["TemplateBody"].(string)
-	tpl, err := cfnsim.ParseTemplate([]byte(body))
+	// The StackSet reads the member template from S3, beside the code; locally, the
+	// committed file of that name.
+	templateURL, _ := props["TemplateURL"].(string)
+	tpl, err := cfnsim.LoadTemplateURL(templateURL, filepath.Join(repoRoot, "templates"))
 	if err != nil {
-		t.Fatalf("the StackSet's TemplateBody: %v", err)
+		t.Fatalf("the StackSet's TemplateURL: %v", err)
 	}
 	params := map[string]string{}
 	list, _ := props["Parameters"].([]any)

@@ -8,7 +8,8 @@
 #   make package                    build the reproducible dist/function.zip and print its sha256
 #   make publish BUCKET_PREFIX=... REGIONS='us-east-1 eu-west-1' CODE_KEY=...
 #                                   upload zip + template to <BUCKET_PREFIX>-<region>, print Launch Stack URLs
-#   make publish-org ...            the same for the Organizations deployer (see the README)
+#   make publish-org ...            the same for the Organizations deployer and its member
+#                                   template (MEMBER_TEMPLATE_KEY; see docs/organizations.md)
 
 # The root Makefile puts the pinned Node 22 and CDK CLI (make tools) first on PATH: the
 # jsii runtime inside every CDK Go program starts `node` by name when the program starts.
@@ -22,6 +23,9 @@ TEMPLATE        := templates/sysdig-aws-connect.json
 ORG_TEMPLATE    := templates/sysdig-aws-connect-org.json
 ORG_TEMPLATE_KEY ?= sysdig-aws-connect/sysdig-aws-connect-org.json
 ORG_STACK_NAME  ?= sysdig-aws-connect-org
+# The deployer's StackSet reads the member template from the code bucket (MemberTemplateKey).
+MEMBER_TEMPLATE := templates/sysdig-aws-connect-member.json
+MEMBER_TEMPLATE_KEY ?=
 # publish settings; empty means cmd/publish's default (cdk/launch: region us-east-1, keys
 # sysdig-aws-connect/function.zip and sysdig-aws-connect/sysdig-aws-connect.json, stack
 # name sysdig-aws-connect). BUCKET_PREFIX has no default: name buckets you own.
@@ -71,9 +75,10 @@ publish: package check-templates ## [deploy] upload code and template to <BUCKET
 	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)
 
 .PHONY: publish-org
-publish-org: package check-templates ## [deploy] the same for the Organizations template
+publish-org: package check-templates ## [deploy] the same for the Organizations template and its member template
 	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(ORG_TEMPLATE) \
 	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
+	  -member-template $(MEMBER_TEMPLATE) $(call publish_flag,-member-template-key,$(MEMBER_TEMPLATE_KEY)) \
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
 	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)

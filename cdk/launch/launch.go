@@ -22,6 +22,9 @@ const (
 	// The AWS Organizations deployer (make publish-org): same zip, its own template.
 	DefaultOrgTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-org.json"
 	DefaultOrgStackName   = "sysdig-aws-connect-org"
+	// The member template the deployer's StackSet reads from the same bucket
+	// (MemberTemplateKey): kept out of the deployer so the deployer stays small.
+	DefaultMemberTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-member.json"
 )
 
 // Parameter names of the published template that publish pre-fills.
@@ -29,6 +32,7 @@ const (
 	ParamCodeBucketPrefix     = "CodeBucketPrefix"
 	ParamCodeKey              = "CodeKey"
 	ParamCodeSigningConfigArn = "CodeSigningConfigArn"
+	ParamMemberTemplateKey    = "MemberTemplateKey" // the deployer only
 )
 
 // RegionalBucket is the bucket name for a prefix and a region.

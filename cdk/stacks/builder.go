@@ -436,6 +436,7 @@ func (s *templateStack) connectorFunctionProps(publishable bool, assetDir string
 		TokenKmsKeyArn:       s.str(ParamAPITokenKmsKeyArn),
 		TokenKmsKeyCondition: s.Conditions[CondHasTokenKmsKey],
 		LogRetentionDays:     s.Params[ParamLogRetentionDays].ValueAsNumber(),
+		Statements:           []interface{}{vpcStatement()},
 		Environment: map[string]*string{
 			EnvAllowedAPIURLs:      apiURL,
 			EnvAllowedSecretIDs:    allowedSecretIDs,

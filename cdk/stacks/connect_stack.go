@@ -106,6 +106,8 @@ type ConnectStack struct {
 	SecretPolicy  awssecretsmanager.CfnResourcePolicy
 	CaptureBucket *CaptureBucket
 	OnPrem        *OnPremAccess
+	AlarmRouting  *AlarmRouting   // alarms only when AlarmEmail or AlarmTopicArn is set
+	Alarms        *FunctionAlarms // the function's
 
 	externalIDInUse   *string
 	trusted           *string
@@ -178,6 +180,8 @@ func (s *ConnectStack) parameters(publishable bool) {
 		Description: jsii.String("Days a capture is kept in a bucket the stack creates."),
 	})
 	s.logRetentionParam()
+	s.hardeningParams()
+	s.alarmParams()
 	if publishable {
 		s.codeParams()
 	}
@@ -205,6 +209,9 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 
 	// The function.
 	s.Function = NewConnectorFunction(s.Stack, "Connector", s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret, secret.ID))
+	s.harden(s.Function)
+	s.AlarmRouting = s.alarmRouting(false)
+	s.Alarms = s.functionAlarms("Connector", s.Function, s.AlarmRouting)
 	// A secret this stack creates: nobody but the function reads the token.
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, s.Function.Role.AttrArn(), "OnlyTheConnectorReadsTheToken")
 	common := CommonProps{
@@ -267,6 +274,7 @@ func (s *ConnectStack) stableLogicalIDs() {
 	set(s.Function.LogGroup, "ConnectorLogGroup")
 	s.Function.Role.OverrideLogicalId(jsii.String("ConnectorRole"))
 	set(s.Function.AsyncInvoke, "ConnectorAsyncInvokeConfig")
+	s.Function.DeadLetters.OverrideLogicalId(jsii.String("ConnectorDeadLetterQueue"))
 	set(s.ExternalID.Resource, "SysdigExternalId")
 	set(s.Provider.Resource, "SysdigProvider")
 	set(s.CaptureBucket.Bucket, "CaptureBucket")

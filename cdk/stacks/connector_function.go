@@ -5,6 +5,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awssqs"
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 )
@@ -56,7 +57,13 @@ type ConnectorFunction struct {
 	LogGroup    awslogs.LogGroup
 	Role        awsiam.CfnRole
 	AsyncInvoke awslambda.EventInvokeConfig
+	// DeadLetters keeps the asynchronous events Lambda gave up on (its on-failure
+	// destination): encrypted, for DeadLetterRetentionSeconds.
+	DeadLetters awssqs.CfnQueue
 }
+
+// DeadLetterRetentionSeconds is how long a failed delivery is kept: 14 days, SQS's most.
+const DeadLetterRetentionSeconds = 14 * 24 * 3600
 
 // NewConnectorFunction creates the function, its log group and its role.
 func NewConnectorFunction(scope constructs.Construct, id string, props *ConnectorFunctionProps) *ConnectorFunction {
@@ -72,6 +79,8 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 	if props.LogRetentionDays != nil {
 		f.LogGroup.Node().DefaultChild().(awslogs.CfnLogGroup).SetRetentionInDays(props.LogRetentionDays)
 	}
+
+	f.DeadLetters = newDeadLetterQueue(c)
 
 	statements := []interface{}{
 		map[string]interface{}{
@@ -104,6 +113,9 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		}
 		statements = append(statements, kms)
 	}
+	statements = append(statements, map[string]interface{}{
+		"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f.DeadLetters.AttrArn(),
+	})
 	statements = append(statements, props.Statements...)
 
 	f.Role = awsiam.NewCfnRole(c, jsii.String("Role"), &awsiam.CfnRoleProps{
@@ -157,8 +169,25 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 		MaxEventAge:   seconds(maxAge),
 		RetryAttempts: jsii.Number(2),
 	})
+	// An event Lambda gives up on (retries exhausted, or too old) is kept there with the
+	// request and the last error, instead of vanishing (docs/operations.md).
+	f.AsyncInvoke.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(jsii.String("DestinationConfig"),
+		map[string]interface{}{"OnFailure": map[string]interface{}{"Destination": f.DeadLetters.AttrArn()}})
 	return f
 }
 
 // ServiceToken is the function ARN to use as the custom resources' ServiceToken.
 func (f *ConnectorFunction) ServiceToken() *string { return f.Function.FunctionArn() }
+
+// newDeadLetterQueue is the on-failure destination: SQS-managed encryption, kept 14 days,
+// and marked as a dead-letter queue (RedriveAllowPolicy), so it needs none of its own.
+func newDeadLetterQueue(scope constructs.Construct) awssqs.CfnQueue {
+	q := awssqs.NewCfnQueue(scope, jsii.String("DeadLetters"), &awssqs.CfnQueueProps{
+		SqsManagedSseEnabled:   jsii.Bool(true),
+		MessageRetentionPeriod: jsii.Number(DeadLetterRetentionSeconds),
+		RedriveAllowPolicy:     map[string]interface{}{"redrivePermission": "allowAll"},
+	})
+	suppress(q, "AwsSolutions-SQS3", reasonIsDeadLetterQueue)
+	suppress(q, "AwsSolutions-SQS4", reasonDeadLetterTLS)
+	return q
+}

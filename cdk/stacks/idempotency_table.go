@@ -11,23 +11,24 @@ import (
 // EnvIdempotencyTable names the function's idempotency table (lambda/main.go reads it).
 const EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
 
-const reasonNoPITR = "Records of requests in flight, deleted by TTL after 7 days: nothing worth restoring."
-
 // newIdempotencyTable is the registrar's record of the requests it has seen (SNS and
 // Lambda's asynchronous invocation deliver at least once; see internal/dedupe): on demand,
 // encrypted with the AWS managed key, records expiring by TTL. The key and TTL attribute
-// are the ones internal/dedupe writes.
+// are the ones internal/dedupe writes. Point-in-time recovery is on: the records are
+// short-lived, but AWS Control Tower's CT.DYNAMODB.PR.1 requires it of every table.
 func newIdempotencyTable(scope constructs.Construct) awsdynamodb.CfnTable {
 	t := awsdynamodb.NewCfnTable(scope, jsii.String("IdempotencyTable"), &awsdynamodb.CfnTableProps{
 		BillingMode:          jsii.String("PAY_PER_REQUEST"),
 		KeySchema:            []interface{}{&awsdynamodb.CfnTable_KeySchemaProperty{AttributeName: jsii.String(dedupe.AttrKey), KeyType: jsii.String("HASH")}},
 		AttributeDefinitions: []interface{}{&awsdynamodb.CfnTable_AttributeDefinitionProperty{AttributeName: jsii.String(dedupe.AttrKey), AttributeType: jsii.String("S")}},
 		SseSpecification:     &awsdynamodb.CfnTable_SSESpecificationProperty{SseEnabled: jsii.Bool(true)},
+		PointInTimeRecoverySpecification: &awsdynamodb.CfnTable_PointInTimeRecoverySpecificationProperty{
+			PointInTimeRecoveryEnabled: jsii.Bool(true),
+		},
 		TimeToLiveSpecification: &awsdynamodb.CfnTable_TimeToLiveSpecificationProperty{
 			AttributeName: jsii.String(dedupe.AttrExpires), Enabled: jsii.Bool(true),
 		},
 	})
-	suppress(t, "AwsSolutions-DDB3", reasonNoPITR)
 	return t
 }
 

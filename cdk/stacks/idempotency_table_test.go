@@ -22,6 +22,7 @@ func TestOrgIdempotencyTable(t *testing.T) {
 		"KeySchema":[{"AttributeName":"`+dedupe.AttrKey+`","KeyType":"HASH"}],
 		"AttributeDefinitions":[{"AttributeName":"`+dedupe.AttrKey+`","AttributeType":"S"}],
 		"SSESpecification":{"SSEEnabled":true},
+		"PointInTimeRecoverySpecification":{"PointInTimeRecoveryEnabled":true},
 		"TimeToLiveSpecification":{"AttributeName":"`+dedupe.AttrExpires+`","Enabled":true}}`)
 	// The local table (tests, local runs) has the same key.
 	in := dedupe.CreateTableInput("x")

@@ -28,6 +28,16 @@ const (
 		"aws/sns cannot serve publishers in other accounts, and a customer managed key would have to let every principal of the organization use it."
 )
 
+// Reasons of the operations resources (dead letters, alarms).
+const (
+	reasonIsDeadLetterQueue = "This queue is itself the dead-letter queue (the functions' on-failure destination, RedriveAllowPolicy allowAll): " +
+		"a queue behind it would only move the same messages again."
+	reasonDeadLetterTLS = "Only Lambda's service writes here, for the function's role; the account's operators read it with the AWS CLI or console, " +
+		"which use HTTPS. The messages hold no token: the request (with its response URL) and the error."
+	reasonAlarmTopicNoKMS = "CloudWatch alarms publish state changes only (no token, no request), and aws/sns cannot be used by CloudWatch; " +
+		"a customer managed key would need its own policy. The subscription is e-mail."
+)
+
 // reasonSigningNoValue acknowledges CDK's validation of the CodeSigningConfigArn default.
 const reasonSigningNoValue = "CodeSigningConfigArn is Fn::If(HasCodeSigningConfig, the ARN, AWS::NoValue): never empty."
 

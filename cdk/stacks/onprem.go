@@ -156,6 +156,9 @@ func (s *templateStack) externalIDProps(common CommonProps) *ExternalIDProps {
 // OnPremAccess is the on-prem principal's side: the user, its key and the key's secret
 // (CreateUser), and the AssumeRole policy attached to the principal when the stack can.
 type OnPremAccess struct {
+	// Group holds the user (CreateUser); the AssumeRole policy is the group's, not the
+	// user's (AWS Control Tower's CT.IAM.PR.4: no policy attached to a user).
+	Group     awsiam.CfnGroup
 	User      awsiam.CfnUser
 	AccessKey awsiam.CfnAccessKey
 	Secret    awssecretsmanager.CfnSecret
@@ -184,9 +187,12 @@ type onPremUserProps struct {
 func (s *templateStack) onPremUser(p onPremUserProps) *OnPremAccess {
 	a := &OnPremAccess{}
 	create := s.Conditions[CondCreateOnPremUser]
+	a.Group = awsiam.NewCfnGroup(s.Stack, jsii.String("OnPremGroup"), &awsiam.CfnGroupProps{Path: p.Path})
+	a.Group.CfnOptions().SetCondition(create)
 	a.User = awsiam.NewCfnUser(s.Stack, jsii.String("OnPremUser"), &awsiam.CfnUserProps{
 		Path:                p.Path,
 		PermissionsBoundary: p.Boundary,
+		Groups:              &[]interface{}{a.Group.Ref()},
 	})
 	a.User.CfnOptions().SetCondition(create)
 	a.AccessKey = awsiam.NewCfnAccessKey(s.Stack, jsii.String("OnPremAccessKey"), &awsiam.CfnAccessKeyProps{UserName: a.User.Ref()})
@@ -219,9 +225,9 @@ func (s *templateStack) onPremPolicy(a *OnPremAccess, roleResource *string, cond
 	a.Policy = awsiam.NewCfnPolicy(s.Stack, jsii.String("OnPremAssumeRole"), &awsiam.CfnPolicyProps{
 		PolicyName:     jsii.String("sysdig_onprem_assume_role"),
 		PolicyDocument: map[string]interface{}{"Version": "2012-10-17", "Statement": []interface{}{statement}},
-		Users: awscdk.Token_AsList(awscdk.Fn_ConditionIf(jsii.String(CondCreateOnPremUser), []interface{}{a.User.Ref()},
-			awscdk.Fn_ConditionIf(jsii.String(CondAttachToUser), []interface{}{name}, awscdk.Aws_NO_VALUE())), nil),
-		Roles: awscdk.Token_AsList(awscdk.Fn_ConditionIf(jsii.String(CondAttachToRole), []interface{}{name}, awscdk.Aws_NO_VALUE()), nil),
+		Groups:         awscdk.Token_AsList(awscdk.Fn_ConditionIf(jsii.String(CondCreateOnPremUser), []interface{}{a.Group.Ref()}, awscdk.Aws_NO_VALUE()), nil),
+		Users:          awscdk.Token_AsList(awscdk.Fn_ConditionIf(jsii.String(CondAttachToUser), []interface{}{name}, awscdk.Aws_NO_VALUE()), nil),
+		Roles:          awscdk.Token_AsList(awscdk.Fn_ConditionIf(jsii.String(CondAttachToRole), []interface{}{name}, awscdk.Aws_NO_VALUE()), nil),
 	})
 	a.Policy.CfnOptions().SetCondition(s.Conditions[CondAttachOnPremPolicy])
 	a.PolicyJSON = s.Stack.ToJsonString(map[string]interface{}{"Version": "2012-10-17", "Statement": []interface{}{statement}}, nil)

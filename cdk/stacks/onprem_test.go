@@ -17,7 +17,10 @@ func TestOnPremResources(t *testing.T) {
 	s := publishedStack(t)
 	user := s.resource(t, "OnPremUser")
 	equalJSON(t, "user condition", user["Condition"], `"CreateOnPremUser"`)
-	equalJSON(t, "user", props(user), `{"Path":{"Ref":"RolePath"},"PermissionsBoundary":`+boundaryIf+`}`)
+	equalJSON(t, "user", props(user), `{"Path":{"Ref":"RolePath"},"PermissionsBoundary":`+boundaryIf+`,"Groups":[{"Ref":"OnPremGroup"}]}`)
+	// The policy is the group's: Control Tower's CT.IAM.PR.4 refuses a policy on a user.
+	group := s.resource(t, "OnPremGroup")
+	equalJSON(t, "group", group, `{"Type":"AWS::IAM::Group","Condition":"CreateOnPremUser","Properties":{"Path":{"Ref":"RolePath"}}}`)
 	key := s.resource(t, "OnPremAccessKey")
 	equalJSON(t, "key", props(key), `{"UserName":{"Ref":"OnPremUser"}}`)
 	equalJSON(t, "key condition", key["Condition"], `"CreateOnPremUser"`)
@@ -31,7 +34,8 @@ func TestOnPremResources(t *testing.T) {
 	name := `{"Fn::Select":[1,{"Fn::Split":["/",{"Ref":"OnPremPrincipalArn"}]}]}`
 	equalJSON(t, "policy", props(pol), `{"PolicyName":"sysdig_onprem_assume_role",
 		"PolicyDocument":{"Version":"2012-10-17","Statement":[{"Sid":"AssumeTheSysdigRole","Effect":"Allow","Action":"sts:AssumeRole","Resource":{"Fn::GetAtt":["SysdigRole","Arn"]}}]},
-		"Users":{"Fn::If":["CreateOnPremUser",[{"Ref":"OnPremUser"}],{"Fn::If":["AttachToOnPremUser",[`+name+`],{"Ref":"AWS::NoValue"}]}]},
+		"Groups":{"Fn::If":["CreateOnPremUser",[{"Ref":"OnPremGroup"}],{"Ref":"AWS::NoValue"}]},
+		"Users":{"Fn::If":["AttachToOnPremUser",[`+name+`],{"Ref":"AWS::NoValue"}]},
 		"Roles":{"Fn::If":["AttachToOnPremRole",[`+name+`],{"Ref":"AWS::NoValue"}]}}`)
 	equalJSON(t, "ready", s.resource(t, "OnPremReady")["Metadata"], `{"OnPremAccess":{
 		"AssumeRolePolicy":{"Fn::If":["AttachOnPremPolicy",{"Ref":"OnPremAssumeRole"},""]},

@@ -1,14 +1,12 @@
 package stacks
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -61,6 +59,9 @@ type OrgStackProps struct {
 	Publishable bool
 	// AssetDir holds the bootstrap binary (cdk deploy; ignored when Publishable).
 	AssetDir string
+	// MemberTemplateDir receives the member template file the cdk deploy asset is made
+	// of (empty: member-template beside AssetDir; ignored when Publishable).
+	MemberTemplateDir string
 	// Tags are set on the StackSet, which gives them to every member stack and, through
 	// CloudFormation's propagation, to the member roles.
 	Tags map[string]string
@@ -73,25 +74,30 @@ type OrgStackProps struct {
 // account's own role and registration (StackSets never deploy there).
 type OrgStack struct {
 	*templateStack
-	Registrar     *ConnectorFunction
-	TokenSecret   awssecretsmanager.CfnSecret
-	SecretPolicy  awssecretsmanager.CfnResourcePolicy
-	Topic         awssns.CfnTopic
-	TopicPolicy   awssns.CfnTopicPolicy
-	Subscription  awssns.CfnSubscription
-	Permission    awslambda.CfnPermission
-	ExternalID    *SysdigExternalID
-	OnPrem        *OnPremAccess
-	StackSet      awscloudformation.CfnStackSet
-	Role          *SysdigRole     // the management account's own, conditional
-	Provider      *SysdigProvider // the management account's own, conditional
-	MemberBody    string          // the member template embedded in the StackSet
-	externalIDUse *string
-	trusted       *string
-	secretArn     *string
+	Registrar         *ConnectorFunction
+	TokenSecret       awssecretsmanager.CfnSecret
+	SecretPolicy      awssecretsmanager.CfnResourcePolicy
+	Topic             awssns.CfnTopic
+	TopicPolicy       awssns.CfnTopicPolicy
+	Subscription      awssns.CfnSubscription
+	Permission        awslambda.CfnPermission
+	ExternalID        *SysdigExternalID
+	OnPrem            *OnPremAccess
+	StackSet          awscloudformation.CfnStackSet
+	Role              *SysdigRole     // the management account's own, conditional
+	Provider          *SysdigProvider // the management account's own, conditional
+	MemberTemplateURL *string         // where the StackSet reads the member template
+	externalIDUse     *string
+	trusted           *string
+	secretArn         *string
 
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
 	IdempotencyTable awsdynamodb.CfnTable
+
+	// AlarmRouting takes every alarm of the deployer (AlarmActions for other constructs).
+	AlarmRouting *AlarmRouting
+	Alarms       *FunctionAlarms // the registrar's
+	Dashboard    awscloudwatch.CfnDashboard
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -104,22 +110,13 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
-	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamCodeSigningConfigArn}},
+	hardeningGroup,
 }
 
-// NewOrgStack builds the deployer. The member template is synthesized first (in a
-// throwaway app) and embedded as the StackSet's TemplateBody.
+// NewOrgStack builds the deployer. The StackSet reads the member template from S3
+// (memberTemplateURL): beside the code when Publishable, a CDK asset otherwise.
 func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*OrgStack, error) {
-	member, err := synthesizeTemplate(func(app awscdk.App) (awscdk.Stack, error) {
-		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("stacks: member template: %w", err)
-	}
-	body, err := compactJSON(StackSetMemberBody(member))
-	if err != nil {
-		return nil, err
-	}
 	sp := props.StackProps
 	if sp.Description == nil {
 		sp.Description = jsii.String(describe("sysdig-aws-connect for AWS Organizations: a StackSet connects every account of the given OUs to Sysdig Monitor; the API token stays in this account."))
@@ -129,10 +126,12 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	} else if props.AssetDir == "" {
 		return nil, fmt.Errorf("stacks: AssetDir is required unless Publishable")
 	}
-	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp)), MemberBody: body}
+	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp))}
 	s.parameters(props.Publishable)
 	s.conditionsAndRules()
-	s.resources(props)
+	if err := s.resources(props); err != nil {
+		return nil, err
+	}
 	s.outputs()
 	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)"})
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
@@ -145,68 +144,6 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 
 // stackSetResource is the registrar's StackSet in DescribeStackInstance's IAM resource form.
 const stackSetResource = "arn:${AWS::Partition}:cloudformation:${AWS::Region}:*:stackset/${AWS::StackName}-members:*"
-
-// StackSetMemberBody is the member template as the StackSet embeds it: the committed
-// member template without what only people read (the console interface, parameter and
-// output descriptions, cdk-nag's suppression records), so the deployer stays under
-// CloudFormation's 51,200-byte limit. Resources, conditions, parameter types, defaults
-// and constraints are the same.
-func StackSetMemberBody(tmpl map[string]interface{}) map[string]interface{} {
-	out := map[string]interface{}{}
-	for k, v := range tmpl {
-		if k != "Metadata" {
-			out[k] = v
-		}
-	}
-	strip := func(section string, f func(entry map[string]interface{}) map[string]interface{}) {
-		in, _ := tmpl[section].(map[string]interface{})
-		m := map[string]interface{}{}
-		for name, e := range in {
-			em, _ := e.(map[string]interface{})
-			m[name] = f(em)
-		}
-		if in != nil {
-			out[section] = m
-		}
-	}
-	without := func(e map[string]interface{}, drop ...string) map[string]interface{} {
-		c := map[string]interface{}{}
-		for k, v := range e {
-			c[k] = v
-		}
-		for _, d := range drop {
-			delete(c, d)
-		}
-		return c
-	}
-	strip("Parameters", func(e map[string]interface{}) map[string]interface{} {
-		return without(e, "Description", "ConstraintDescription")
-	})
-	strip("Outputs", func(e map[string]interface{}) map[string]interface{} { return without(e, "Description") })
-	strip("Resources", func(e map[string]interface{}) map[string]interface{} {
-		md, ok := e["Metadata"].(map[string]interface{})
-		if !ok {
-			return e
-		}
-		c := without(e, "Metadata")
-		if rest := without(md, "cdk_nag"); len(rest) > 0 {
-			c["Metadata"] = rest
-		}
-		return c
-	})
-	return out
-}
-
-// compactJSON renders v compact, keys sorted, without HTML escaping.
-func compactJSON(v interface{}) (string, error) {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(b.String(), "\n"), nil
-}
 
 func (s *OrgStack) parameters(publishable bool) {
 	s.param(ParamOrganizationID, &awscdk.CfnParameterProps{
@@ -273,8 +210,11 @@ func (s *OrgStack) parameters(publishable bool) {
 		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
 	})
 	s.logRetentionParam()
+	s.hardeningParams()
+	s.alarmParams()
 	if publishable {
 		s.codeParams()
+		s.memberTemplateKeyParam()
 	}
 }
 
@@ -302,7 +242,7 @@ func (s *OrgStack) conditionsAndRules() {
 		))
 }
 
-func (s *OrgStack) resources(props *OrgStackProps) {
+func (s *OrgStack) resources(props *OrgStackProps) error {
 	apiURL := s.sysdigAPIURL()
 
 	// The token secret stays here; members get only its ARN.
@@ -342,6 +282,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
 	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
+	s.harden(s.Registrar)
+	s.AlarmRouting = s.alarmRouting(true)
+	s.Alarms = s.functionAlarms("Registrar", s.Registrar, s.AlarmRouting)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
 	// A secret this stack creates: nobody but the registrar may read the value.
@@ -412,7 +355,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	suppress(s.OnPrem.Policy, "AwsSolutions-IAM5", reasonOnPremOrgRoles)
 	s.trusted = s.ifCond(CondOnPrem, s.OnPrem.PrincipalArn, rootArn(s.sysdigAccountInUse(s.ExternalID)))
 
-	s.stackSet(props, apiURL)
+	if err := s.stackSet(props, apiURL); err != nil {
+		return err
+	}
 
 	// The management account: StackSets never deploy there.
 	s.Role = NewSysdigRole(s.Stack, "Sysdig", &SysdigRoleProps{
@@ -439,6 +384,9 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	setLogicalID(s.Registrar.LogGroup, "RegistrarLogGroup")
 	s.Registrar.Role.OverrideLogicalId(jsii.String("RegistrarRole"))
 	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
+	s.Registrar.DeadLetters.OverrideLogicalId(jsii.String("RegistrarDeadLetterQueue"))
+	s.Dashboard = s.newDashboard()
+	return nil
 }
 
 // stackSetName is the StackSet's name: fixed by the stack name, so the registrar can know
@@ -448,7 +396,11 @@ func (s *OrgStack) stackSetName() *string {
 }
 
 // stackSet deploys the member template to every account of the OUs, in this region only.
-func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
+func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) error {
+	var err error
+	if s.MemberTemplateURL, err = s.memberTemplateURL(props); err != nil {
+		return err
+	}
 	param := func(key string, value *string) interface{} {
 		return &awscloudformation.CfnStackSet_ParameterProperty{ParameterKey: jsii.String(key), ParameterValue: value}
 	}
@@ -516,8 +468,8 @@ func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 			},
 			Regions: &[]*string{awscdk.Aws_REGION()},
 		}},
-		Parameters:   parameters,
-		TemplateBody: jsii.String(s.MemberBody),
+		Parameters:  parameters,
+		TemplateUrl: s.MemberTemplateURL,
 	}
 	if len(tags) > 0 {
 		ss.Tags = &tags
@@ -527,6 +479,7 @@ func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) {
 	// the topic policy and the subscription must be in place first (and, on delete,
 	// stay until every member stack is gone).
 	s.StackSet.Node().AddDependency(s.TopicPolicy, s.Subscription, s.Permission, s.Registrar.AsyncInvoke, s.Registrar.Function)
+	return nil
 }
 
 func (s *OrgStack) outputs() {

@@ -1,7 +1,6 @@
 package stacks
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,9 +117,12 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 	} {
 		equalJSON(t, what, p[what], want)
 	}
-	if _, ok := p["TemplateURL"]; ok {
-		t.Error("the member template is embedded (TemplateBody), not fetched")
+	if _, ok := p["TemplateBody"]; ok {
+		t.Error("the member template is read from S3 (TemplateURL), not embedded")
 	}
+	equalJSON(t, "the member template beside the code", p["TemplateURL"],
+		`{"Fn::Sub":"https://${CodeBucketPrefix}-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}/${MemberTemplateKey}"}`)
+	equalJSON(t, "MemberTemplateKey default", s.section("Parameters")[ParamMemberTemplateKey].(map[string]interface{})["Default"], `"`+launch.DefaultMemberTemplateKey+`"`)
 	if _, ok := p["Tags"]; ok {
 		t.Error("without tags context the StackSet has no Tags (stack tags given at launch propagate instead)")
 	}
@@ -148,10 +150,7 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 
 	// What the StackSet passes: every member parameter without a default, and nothing
 	// the member template does not declare.
-	var member map[string]interface{}
-	if err := json.Unmarshal([]byte(p["TemplateBody"].(string)), &member); err != nil {
-		t.Fatalf("TemplateBody is not JSON: %v", err)
-	}
+	member := publishedMember(t).doc
 	memberParams := member["Parameters"].(map[string]interface{})
 	passed := map[string]string{}
 	for _, e := range p["Parameters"].([]interface{}) {
@@ -198,46 +197,37 @@ func TestOrgStackSetDeploysTheMemberTemplateOnceInEveryTargetedAccount(t *testin
 	if !strings.Contains(passed[ParamAPITokenSecretArn], `"Ref":"ApiTokenSecretResource"`) {
 		t.Errorf("members get the token secret's ARN: %s", passed[ParamAPITokenSecretArn])
 	}
-	if len(p["TemplateBody"].(string)) >= MaxTemplateBodyBytes {
-		t.Errorf("the embedded member template is %d bytes", len(p["TemplateBody"].(string)))
-	}
 }
 
-// TestOrgEmbeddedMemberIsTheCommittedMemberTemplate: the StackSet deploys exactly the
-// committed member template, minus only what people read.
-func TestOrgEmbeddedMemberIsTheCommittedMemberTemplate(t *testing.T) {
-	s := publishedOrg(t)
+// TestOrgCdkDeployReadsTheCommittedMemberTemplateFromAnAsset: in cdk deploy mode the
+// StackSet's TemplateURL is a CDK file asset holding exactly the committed member
+// template (the published deployer reads the same file from the code bucket).
+func TestOrgCdkDeployReadsTheCommittedMemberTemplateFromAnAsset(t *testing.T) {
 	committed, err := os.ReadFile(filepath.Join("..", "..", MemberTemplatePath))
 	if err != nil {
 		t.Fatalf("%v (run make templates)", err)
 	}
-	var full map[string]interface{}
-	if err := json.Unmarshal(committed, &full); err != nil {
+	outdir := t.TempDir()
+	app := newTestApp(t, outdir, false)
+	dir := t.TempDir()
+	s, err := NewOrgStack(app, "OrgAssetTest", &OrgStackProps{AssetDir: placeholderAssetDir(t), MemberTemplateDir: dir})
+	if err != nil {
 		t.Fatal(err)
 	}
-	body := props(s.resource(t, "MemberStackSet"))["TemplateBody"].(string)
-	var embedded map[string]interface{}
-	if err := json.Unmarshal([]byte(body), &embedded); err != nil {
+	doc := *assertions.Template_FromStack(s.Stack, nil).ToJSON()
+	url := canon(props(doc["Resources"].(map[string]interface{})["MemberStackSet"].(map[string]interface{}))["TemplateURL"])
+	if !strings.Contains(url, "cdk-hnb659fds-assets") || !strings.Contains(url, ".json") {
+		t.Errorf("TemplateURL %s is not a CDK file asset", url)
+	}
+	written, err := os.ReadFile(filepath.Join(dir, filepath.Base(MemberTemplatePath)))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if canon(embedded) != canon(StackSetMemberBody(full)) {
-		t.Errorf("the StackSet's TemplateBody is not the committed %s (run make templates)", MemberTemplatePath)
+	if string(written) != string(committed) {
+		t.Errorf("the asset is not the committed %s (run make templates)", MemberTemplatePath)
 	}
-	// Stripping keeps everything CloudFormation acts on.
-	for _, section := range []string{"Resources", "Conditions", "Parameters", "Outputs"} {
-		if len(embedded[section].(map[string]interface{})) != len(full[section].(map[string]interface{})) {
-			t.Errorf("%s: embedded has %d entries, committed %d", section, len(embedded[section].(map[string]interface{})), len(full[section].(map[string]interface{})))
-		}
-	}
-	equalJSON(t, "the policies handle keeps its metadata", embedded["Resources"].(map[string]interface{})["SysdigPoliciesReady"].(map[string]interface{})["Metadata"],
-		`{"PoliciesAttached":{"sysdig_cloudwatch":{"Ref":"SysdigCloudWatchPolicy"},"sysdig_s3":{"Fn::If":["UseCaptureBucket",{"Ref":"SysdigS3Policy"},""]}}}`)
-	if strings.Contains(body, "cdk_nag") || strings.Contains(body, interfaceMetadataKey) || strings.Contains(body, "ConstraintDescription") {
-		t.Error("the embedded body still carries nag records, the console interface or constraint descriptions")
-	}
-	for name, p := range embedded["Parameters"].(map[string]interface{}) {
-		if _, ok := p.(map[string]interface{})["Description"]; ok {
-			t.Errorf("embedded parameter %s keeps its description", name)
-		}
+	if _, ok := doc["Parameters"].(map[string]interface{})[ParamMemberTemplateKey]; ok {
+		t.Error("cdk deploy mode has no MemberTemplateKey parameter")
 	}
 }
 
@@ -260,8 +250,9 @@ func TestOrgRegistrarTopicOnlyThisOrganizationPublishesOverTLS(t *testing.T) {
 			n++
 		}
 	}
-	if n != 3 {
-		t.Errorf("%d topics, subscriptions and permissions; want exactly one of each", n)
+	// Besides the alarm topic (alarms.go), which nothing outside the account publishes to.
+	if n != 4 {
+		t.Errorf("%d topics, subscriptions and permissions; want exactly one of each and the alarm topic", n)
 	}
 }
 
@@ -286,7 +277,8 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),
-		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST"}`)
+		`{"FunctionName":{"Ref":"RegistrarFunction"},"MaximumEventAgeInSeconds":3240,"MaximumRetryAttempts":2,"Qualifier":"$LATEST",
+		  "DestinationConfig":{"OnFailure":{"Destination":{"Fn::GetAtt":["RegistrarDeadLetterQueue","Arn"]}}}}`)
 	// A queued event still answers before CloudFormation stops waiting: its age, the
 	// function's whole run and the delivery margin fit in every ServiceTimeout.
 	if OrgMaxEventAgeSeconds+FunctionTimeoutSeconds+AnswerDeliverySeconds > OrgServiceTimeoutSeconds || OrgServiceTimeoutSeconds > 3600 {
@@ -509,7 +501,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 		}
 	}
 	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
-		"IdempotencyTable":"AwsSolutions-DDB3",
+		"RegistrarDeadLetterQueue":"AwsSolutions-SQS3AwsSolutions-SQS4","AlarmTopic":"AwsSolutions-SNS2AwsSolutions-SNS3",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 
@@ -534,9 +526,7 @@ func TestOrgCdkDeployStackTagsTheStackSetAndEveryTaggableResource(t *testing.T) 
 			}
 		}
 	}
-	if strings.Contains(props(s.resource(t, "MemberStackSet"))["TemplateBody"].(string), "aws:cdk") {
-		t.Error("the embedded member template carries CDK metadata in cdk deploy mode")
-	}
+
 }
 
 func TestDocsOrgCoversParametersOutputsLinkAndRolloutTime(t *testing.T) {

@@ -42,7 +42,11 @@ var connectParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAlias, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName, ParamCreateCaptureBucket, ParamCaptureRetentionDays}},
 	{"Connector function", []string{ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
+	hardeningGroup,
 }
+
+// hardeningGroup: the optional hardening and alarm routing (docs/control-tower.md).
+var hardeningGroup = parameterGroup{"Hardening and alarms (optional)", []string{ParamLogKmsKeyArn, ParamSubnetIDs, ParamSecurityGroupIDs, ParamAlarmEmail, ParamAlarmTopicArn}}
 
 // parameterLabels are the console labels.
 var parameterLabels = map[string]string{
@@ -71,6 +75,12 @@ var parameterLabels = map[string]string{
 	ParamCodeBucketPrefix:       "Code bucket prefix",
 	ParamCodeSigningConfigArn:   "Code signing configuration ARN",
 	ParamCodeKey:                "Code object key",
+	ParamMemberTemplateKey:      "Member template object key",
+	ParamLogKmsKeyArn:           "KMS key of the function's logs",
+	ParamSubnetIDs:              "Function subnets",
+	ParamSecurityGroupIDs:       "Function security groups",
+	ParamAlarmEmail:             "Alarm e-mail",
+	ParamAlarmTopicArn:          "Alarm SNS topic ARN",
 	// Organizations templates.
 	ParamProviderAliasPrefix:        "Alias prefix (alias: prefix + account id)",
 	ParamRegistrarTopicArn:          "Registrar topic ARN",

@@ -24,9 +24,12 @@ const (
 )
 
 // MaxTemplateBodyBytes is CloudFormation's limit for a template passed in the request
-// body; the published templates stay under it so they also work without S3 (and the
-// member template fits in the deployer's StackSet TemplateBody).
+// body; the published templates stay under it so they also work without S3.
 const MaxTemplateBodyBytes = 51200
+
+// TemplateBudgetBytes is what the deployer and the single-account template may take:
+// MaxTemplateBodyBytes less 10%, so the next feature still fits.
+const TemplateBudgetBytes = 46080
 
 // Stack names inside the generator's throwaway apps (and the cdk app's defaults).
 const (
@@ -45,36 +48,40 @@ var PublishedContext = map[string]interface{}{
 // PublishedTemplates lists the committed templates and how each is built, in the order
 // `make templates` writes them.
 //
-// Indent is the template's indentation unit: two spaces, except for the deployer, whose
-// embedded member template and two sets of resources need one space to stay under
-// MaxTemplateBodyBytes (it is just as deterministic and still reviewable line by line).
+// Indent is the template's indentation unit: two spaces for the member template, one
+// for the deployer and the single-account template, which must stay within
+// TemplateBudgetBytes (just as deterministic, still reviewable line by line).
 // MaxDepth keeps the deeply nested intrinsic functions (the trusted principal, the
-// on-prem conditions) on one line: the single-account template below 6 levels, the
-// deployer below 4 (one resource property per line).
+// on-prem conditions) on one line: the single-account template below 5 levels, the
+// deployer below 2 (one line per parameter, condition, resource and output).
+// Lean leaves out what CloudFormation does not act on and the deployer cannot afford:
+// cdk-nag's suppression records (resource Metadata cdk_nag; only cdk-nag reads them, at
+// synthesis, and the CDK code keeps them with their reasons) and the console's parameter
+// labels (the console then shows the parameter names, still in their groups, with
+// their descriptions).
 var PublishedTemplates = []struct {
 	Path   string
 	Indent string
 	// MaxDepth > 0 writes values nested deeper than that on one line (EncodeTemplateDepth).
 	MaxDepth int
+	Lean     bool
 	Build    func(app awscdk.App) (awscdk.Stack, error)
 }{
-	{PublishedTemplatePath, "  ", 6, func(app awscdk.App) (awscdk.Stack, error) {
+	{PublishedTemplatePath, " ", 5, false, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewConnectStack(app, PublishedStackName, &ConnectStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{OrgTemplatePath, " ", 4, func(app awscdk.App) (awscdk.Stack, error) {
+	{OrgTemplatePath, " ", 2, true, func(app awscdk.App) (awscdk.Stack, error) {
 		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}
 		return s.Stack, nil
 	}},
-	{MemberTemplatePath, "  ", 0, func(app awscdk.App) (awscdk.Stack, error) {
-		return NewMemberStack(app, MemberStackName, &awscdk.StackProps{}).Stack, nil
-	}},
+	{MemberTemplatePath, "  ", 0, false, buildMemberStack},
 }
 
 // RenderPublishedTemplate renders the single-account one-click template.
@@ -92,10 +99,35 @@ func RenderTemplate(path string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			if t.Lean {
+				leaveOutUnused(tmpl)
+			}
 			return EncodeTemplateDepth(tmpl, t.Indent, t.MaxDepth)
 		}
 	}
 	return nil, fmt.Errorf("stacks: no published template %s", path)
+}
+
+// leaveOutUnused removes cdk-nag's suppression records from the resources' Metadata and
+// the console's parameter labels.
+func leaveOutUnused(tmpl map[string]interface{}) {
+	if md, ok := tmpl["Metadata"].(map[string]interface{}); ok {
+		if iface, ok := md[interfaceMetadataKey].(map[string]interface{}); ok {
+			delete(iface, "ParameterLabels")
+		}
+	}
+	resources, _ := tmpl["Resources"].(map[string]interface{})
+	for _, r := range resources {
+		rm, _ := r.(map[string]interface{})
+		md, ok := rm["Metadata"].(map[string]interface{})
+		if !ok {
+			continue
+		}
+		delete(md, "cdk_nag")
+		if len(md) == 0 {
+			delete(rm, "Metadata")
+		}
+	}
 }
 
 // synthesizeTemplate builds one stack in a throwaway app with PublishedContext and

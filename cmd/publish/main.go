@@ -12,6 +12,10 @@
 // Lambda runs only a zip signed by its profiles (sign the zip with AWS Signer and pass
 // the signed object's key as -code-key).
 //
+// With -member-template (the Organizations deployer: make publish-org) it also uploads
+// the StackSet's member template to -member-template-key in the same buckets, where the
+// deployer's StackSet reads it (its MemberTemplateKey parameter, pre-filled in the URLs).
+//
 // With -sha256 FILE it only prints the file's SHA-256 (make package).
 //
 // Credentials and settings come from the usual AWS SDK sources. For a local S3
@@ -55,6 +59,7 @@ func main() {
 
 type options struct {
 	zip, template, prefix, codeKey, templateKey, stackName, endpoint string
+	memberTemplate, memberTemplateKey                                string
 	regions                                                          []string
 	pathStyle                                                        bool
 	signing                                                          map[string]string // region -> code signing config ARN
@@ -72,6 +77,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&regions, "regions", "us-east-1", "regions to publish to, separated by spaces or commas")
 	fs.StringVar(&o.codeKey, "code-key", launch.DefaultCodeKey, "object key of the zip (the template's CodeKey)")
 	fs.StringVar(&o.templateKey, "template-key", launch.DefaultTemplateKey, "object key of the template")
+	fs.StringVar(&o.memberTemplate, "member-template", "", "the deployer's member template (make publish-org); empty: none")
+	fs.StringVar(&o.memberTemplateKey, "member-template-key", launch.DefaultMemberTemplateKey, "object key of the member template (the deployer's MemberTemplateKey)")
 	fs.StringVar(&o.stackName, "stack-name", launch.DefaultStackName, "stack name pre-filled in the Launch Stack URL")
 	fs.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL (local S3); empty: the SDK's default or AWS_ENDPOINT_URL_S3")
 	fs.BoolVar(&o.pathStyle, "path-style", false, "path-style S3 addressing (local S3)")
@@ -111,6 +118,12 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	var member []byte
+	if o.memberTemplate != "" {
+		if member, err = os.ReadFile(o.memberTemplate); err != nil {
+			return err
+		}
+	}
 	sum := sha256.Sum256(zip)
 	fmt.Fprintf(stdout, "function zip sha256 %s (%d bytes)\n", hex.EncodeToString(sum[:]), len(zip))
 
@@ -135,6 +148,13 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 		params := map[string]string{
 			launch.ParamCodeBucketPrefix: o.prefix,
 			launch.ParamCodeKey:          o.codeKey,
+		}
+		if member != nil {
+			if err := put(ctx, client, bucket, o.memberTemplateKey, "application/json", member); err != nil {
+				return err
+			}
+			params[launch.ParamMemberTemplateKey] = o.memberTemplateKey
+			fmt.Fprintf(stdout, "%s: s3://%s/%s (the StackSet's member template)\n", region, bucket, o.memberTemplateKey)
 		}
 		if arn := o.signing[region]; arn != "" {
 			params[launch.ParamCodeSigningConfigArn] = arn

@@ -166,6 +166,37 @@ func TestPublishUploadsToEveryRegionAndPrintsLaunchURLs(t *testing.T) {
 	}
 }
 
+// The deployer's StackSet reads the member template from the same bucket: publish-org
+// uploads it and pre-fills its key.
+func TestPublishOrgUploadsTheMemberTemplateBesideTheCode(t *testing.T) {
+	srv, f, zip, tmpl := setup(t)
+	member := filepath.Join(t.TempDir(), "member.json")
+	if err := os.WriteFile(member, []byte(`{"Resources":{"SysdigRole":{}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	err := run(ctx(t), []string{"-zip", zip, "-template", tmpl, "-template-key", launch.DefaultOrgTemplateKey, "-bucket-prefix", "acme-sysdig",
+		"-regions", "us-east-1", "-member-template", member, "-member-template-key", "v2/member.json", "-endpoint", srv.URL, "-path-style"}, &out)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	if got := string(f.objects["acme-sysdig-us-east-1/v2/member.json"]); got != `{"Resources":{"SysdigRole":{}}}` {
+		t.Errorf("member template stored as %q; objects %v", got, f.types)
+	}
+	if !strings.Contains(out.String(), "param_"+launch.ParamMemberTemplateKey+"=v2%2Fmember.json") {
+		t.Errorf("the Launch Stack URL does not pre-fill MemberTemplateKey:\n%s", out.String())
+	}
+	// Without -member-template (the single-account template) nothing more is uploaded.
+	f.objects = map[string][]byte{}
+	out.Reset()
+	if err := run(ctx(t), []string{"-zip", zip, "-template", tmpl, "-bucket-prefix", "acme-sysdig", "-regions", "us-east-1", "-endpoint", srv.URL, "-path-style"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.objects) != 2 || strings.Contains(out.String(), launch.ParamMemberTemplateKey) {
+		t.Errorf("single-account publish stored %d objects:\n%s", len(f.objects), out.String())
+	}
+}
+
 func TestPublishFailsWhenS3Refuses(t *testing.T) {
 	srv, f, zip, tmpl := setup(t)
 	f.deny = "acme-sysdig-us-east-1"

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -368,5 +369,21 @@ func TestLaunchParameters(t *testing.T) {
 				t.Fatalf("parameters %v", st.params)
 			}
 		})
+	}
+}
+
+func TestLoadTemplateURLReadsTheLocalCopyByName(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "member.json"), []byte(`{"Resources":{"R":{"Type":"AWS::SNS::Topic"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tpl, err := LoadTemplateURL("https://acme-us-east-1.s3.us-east-1.amazonaws.com/sysdig-aws-connect/member.json", dir)
+	if err != nil || tpl.Resources["R"].Type != "AWS::SNS::Topic" {
+		t.Fatalf("got %v, %v", tpl, err)
+	}
+	for _, bad := range []string{"", "http://acme.s3.amazonaws.com/member.json", "https://acme.s3.amazonaws.com/", "https://acme.s3.amazonaws.com/member.yaml", "https://acme.s3.amazonaws.com/other.json"} {
+		if _, err := LoadTemplateURL(bad, dir); err == nil {
+			t.Errorf("%q: want an error", bad)
+		}
 	}
 }

@@ -509,7 +509,8 @@ func (s *scope) ref(name string) (any, error) {
 				out = append(out, item)
 			}
 			if out == nil {
-				out = []any{}
+				// As CloudFormation: an empty list parameter is one empty string.
+				out = []any{""}
 			}
 			return out, nil
 		}
