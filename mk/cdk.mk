@@ -26,6 +26,9 @@ ORG_STACK_NAME  ?= sysdig-aws-connect-org
 # The deployer's StackSet reads the member template from the code bucket (MemberTemplateKey).
 MEMBER_TEMPLATE := templates/sysdig-aws-connect-member.json
 MEMBER_TEMPLATE_KEY ?=
+# ... and its alarms and dashboard, a nested stack (OperationsTemplateKey).
+OPERATIONS_TEMPLATE := templates/sysdig-aws-connect-operations.json
+OPERATIONS_TEMPLATE_KEY ?=
 # publish settings; empty means cmd/publish's default (cdk/launch: region us-east-1, keys
 # sysdig-aws-connect/function.zip and sysdig-aws-connect/sysdig-aws-connect.json, stack
 # name sysdig-aws-connect). BUCKET_PREFIX has no default: name buckets you own.
@@ -79,6 +82,7 @@ publish-org: package check-templates ## [deploy] the same for the Organizations 
 	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(ORG_TEMPLATE) \
 	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
 	  -member-template $(MEMBER_TEMPLATE) $(call publish_flag,-member-template-key,$(MEMBER_TEMPLATE_KEY)) \
+	  -operations-template $(OPERATIONS_TEMPLATE) $(call publish_flag,-operations-template-key,$(OPERATIONS_TEMPLATE_KEY)) \
 	  $(call publish_flag,-bucket-prefix,$(BUCKET_PREFIX)) $(call publish_flag,-regions,$(REGIONS)) \
 	  $(call publish_flag,-code-key,$(CODE_KEY)) $(call publish_flag,-endpoint,$(S3_ENDPOINT)) \
 	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)

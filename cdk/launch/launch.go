@@ -25,14 +25,18 @@ const (
 	// The member template the deployer's StackSet reads from the same bucket
 	// (MemberTemplateKey): kept out of the deployer so the deployer stays small.
 	DefaultMemberTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-member.json"
+	// The deployer's alarms and dashboard, a nested stack read from the same bucket
+	// (OperationsTemplateKey).
+	DefaultOperationsTemplateKey = "sysdig-aws-connect/sysdig-aws-connect-operations.json"
 )
 
 // Parameter names of the published template that publish pre-fills.
 const (
-	ParamCodeBucketPrefix     = "CodeBucketPrefix"
-	ParamCodeKey              = "CodeKey"
-	ParamCodeSigningConfigArn = "CodeSigningConfigArn"
-	ParamMemberTemplateKey    = "MemberTemplateKey" // the deployer only
+	ParamCodeBucketPrefix      = "CodeBucketPrefix"
+	ParamCodeKey               = "CodeKey"
+	ParamCodeSigningConfigArn  = "CodeSigningConfigArn"
+	ParamMemberTemplateKey     = "MemberTemplateKey"     // the deployer only
+	ParamOperationsTemplateKey = "OperationsTemplateKey" // the deployer only
 )
 
 // RegionalBucket is the bucket name for a prefix and a region.

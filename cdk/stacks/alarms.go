@@ -82,6 +82,11 @@ func (s *templateStack) alarmRouting(always bool) *AlarmRouting {
 	return r
 }
 
+// routeTo sends the alarms to action (the operations template: the deployer passes its route).
+func routeTo(action *string) *AlarmRouting {
+	return &AlarmRouting{Actions: &[]*string{action}, actions: []interface{}{action}}
+}
+
 // alarm is one alarm on metric (with dims) > 0 in periods of the last periods minutes.
 type alarm struct {
 	id, description, namespace, metric, stat string
@@ -124,8 +129,7 @@ type FunctionAlarms struct {
 // functionAlarms: any FAILED request, any REFUSED request (a forged request is an
 // incident), Sysdig throttling in each of 5 consecutive minutes, any dead letter. The
 // per-request metrics are the function's EMF records (docs/operations.md).
-func (s *templateStack) functionAlarms(prefix string, f *ConnectorFunction, r *AlarmRouting) *FunctionAlarms {
-	fn := f.Function.FunctionName()
+func (s *templateStack) functionAlarms(prefix string, fn, deadLetterQueue *string, r *AlarmRouting) *FunctionAlarms {
 	outcome := func(o, what string) alarm {
 		return alarm{id: prefix + "Requests" + o, namespace: MetricsNamespace, metric: "Requests", stat: "Sum", period: 60, periods: 1,
 			dims: map[string]*string{"Function": fn, "Outcome": jsii.String(o)}, description: what}
@@ -136,7 +140,7 @@ func (s *templateStack) functionAlarms(prefix string, f *ConnectorFunction, r *A
 		Throttled: s.addAlarm(r, alarm{id: prefix + "Throttled", namespace: MetricsNamespace, metric: "ThrottledCalls", stat: "Sum", period: 60, periods: 5,
 			dims: map[string]*string{"Function": fn}, description: "Sysdig throttled calls for 5 minutes."}),
 		DeadLetters: s.addAlarm(r, alarm{id: prefix + "DeadLetters", namespace: "AWS/SQS", metric: "ApproximateNumberOfMessagesVisible", stat: "Maximum", period: 300, periods: 1,
-			dims: map[string]*string{"QueueName": f.DeadLetters.AttrQueueName()}, description: "A request was never answered: read the dead letter."}),
+			dims: map[string]*string{"QueueName": deadLetterQueue}, description: "A request was never answered: read the dead letter."}),
 	}
 }
 

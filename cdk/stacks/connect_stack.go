@@ -211,7 +211,7 @@ func (s *ConnectStack) resources(props *ConnectStackProps) {
 	s.Function = NewConnectorFunction(s.Stack, "Connector", s.connectorFunctionProps(props.Publishable, props.AssetDir, apiURL, secret, secret.ID))
 	s.harden(s.Function)
 	s.AlarmRouting = s.alarmRouting(false)
-	s.Alarms = s.functionAlarms("Connector", s.Function, s.AlarmRouting)
+	s.Alarms = s.functionAlarms("Connector", s.Function.Function.FunctionName(), s.Function.DeadLetters.AttrQueueName(), s.AlarmRouting)
 	// A secret this stack creates: nobody but the function reads the token.
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, s.Function.Role.AttrArn(), "OnlyTheConnectorReadsTheToken")
 	common := CommonProps{

@@ -65,6 +65,8 @@ func TestControlTowerProactiveControls(t *testing.T) {
 		{"deployer, hardened, on-prem CreateUser, alarms by e-mail", OrgTemplatePath, withValues(org, hardened, onPrem, map[string]string{ParamAlarmTopicArn: "", ParamAlarmEmail: "ops@example.com"}), nil},
 		{"member", MemberTemplatePath, member, nil},
 		{"member with a capture bucket", MemberTemplatePath, withValues(member, map[string]string{ParamCaptureBucketName: "captures"}), nil},
+		{"deployer's alarms and dashboard", OperationsTemplatePath, map[string]string{ParamOpsFunctionName: "sysdig-RegistrarFunction-x", ParamOpsDeadLetterQueueName: "sysdig-RegistrarDeadLetterQueue-x",
+			ParamOpsAlarmAction: "arn:aws:sns:us-east-1:123456789012:sysdig-AlarmTopic-x", ParamOpsStackSetName: "sysdig-members", ParamOpsDashboardName: "sysdig-registrar"}, nil},
 		// Without the options: what each of them fixes.
 		{"single account, defaults", PublishedTemplatePath, single, []string{"CT.CLOUDWATCH.PR.2 ConnectorLogGroup", "CT.CLOUDWATCH.PR.3 ConnectorLogGroup", "CT.LAMBDA.PR.3 ConnectorFunction"}},
 		{"deployer, defaults", OrgTemplatePath, org, []string{"CT.CLOUDWATCH.PR.2 RegistrarLogGroup", "CT.CLOUDWATCH.PR.3 RegistrarLogGroup", "CT.LAMBDA.PR.3 RegistrarFunction"}},

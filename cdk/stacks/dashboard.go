@@ -16,9 +16,10 @@ const OutDashboardURL = "DashboardUrl"
 // newDashboard is the picture an operator opens first: the registrar's registrations and
 // removals per hour by outcome, refusals and failures, Sysdig's throttling and latency,
 // dead letters, and the drift check's accounts by verdict. The body is one Fn::Sub of
-// compact JSON (${RegistrarFunction}, ${RegistrarDeadLetterQueue.QueueName}, …).
-func (s *OrgStack) newDashboard() awscloudwatch.CfnDashboard {
-	fn, queue := "${RegistrarFunction}", "${RegistrarDeadLetterQueue.QueueName}"
+// compact JSON naming the function, the dead-letter queue and the StackSet by the
+// operations template's parameters.
+func (s *templateStack) newDashboard(name *string) awscloudwatch.CfnDashboard {
+	fn, queue := "${"+ParamOpsFunctionName+"}", "${"+ParamOpsDeadLetterQueueName+"}"
 	search := func(filter, stat string, period int) []interface{} {
 		return []interface{}{map[string]interface{}{"expression": "SEARCH('" + filter + "','" + stat + "'," + strconv.Itoa(period) + ")"}}
 	}
@@ -44,7 +45,7 @@ func (s *OrgStack) newDashboard() awscloudwatch.CfnDashboard {
 			[]interface{}{"...", map[string]string{"stat": "Average"}},
 		}, map[string]interface{}{"period": 300}),
 		widget("Dead letters", []interface{}{[]interface{}{"AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", queue}}, map[string]interface{}{"stat": "Maximum", "period": 300}),
-		widget("Accounts by drift verdict", []interface{}{search(`{`+MetricsNamespace+`,StackSet,Verdict} MetricName="Accounts" StackSet="${AWS::StackName}-members"`, "Maximum", 86400)}, nil),
+		widget("Accounts by drift verdict", []interface{}{search(`{`+MetricsNamespace+`,StackSet,Verdict} MetricName="Accounts" StackSet="${`+ParamOpsStackSetName+`}"`, "Maximum", 86400)}, nil),
 	}}
 	var b strings.Builder
 	enc := json.NewEncoder(&b)
@@ -53,10 +54,9 @@ func (s *OrgStack) newDashboard() awscloudwatch.CfnDashboard {
 		panic(err) // a literal of strings and numbers always encodes
 	}
 	d := awscloudwatch.NewCfnDashboard(s.Stack, jsii.String("Dashboard"), &awscloudwatch.CfnDashboardProps{
+		DashboardName: name,
 		DashboardBody: awscdk.Fn_Sub(jsii.String(strings.TrimSpace(b.String())), nil),
 	})
 	d.OverrideLogicalId(jsii.String("Dashboard"))
-	s.output(OutDashboardURL, "The registrar's dashboard: requests by outcome, throttling, latency, dead letters, drift.",
-		awscdk.Fn_Sub(jsii.String("https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Dashboard}"), nil), nil)
 	return d
 }

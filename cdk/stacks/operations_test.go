@@ -4,7 +4,14 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-cdk-go/awscdk/v2"
+	"github.com/aws/aws-cdk-go/awscdk/v2/assertions"
 )
+
+func assertionsFromStack(s awscdk.Stack) assertions.Template {
+	return assertions.Template_FromStack(s, nil)
+}
 
 // The hardening options (LogKmsKeyArn, SubnetIds with SecurityGroupIds), the dead-letter
 // queues, the alarms and their routing, and the deployer's dashboard.
@@ -68,21 +75,37 @@ func TestDeadLetterQueueKeepsFailedDeliveriesEncryptedFor14Days(t *testing.T) {
 	}
 }
 
+// publishedOperations is the deployer's nested operations template.
+func publishedOperations(t *testing.T) *synthesized {
+	t.Helper()
+	app := newTestApp(t, "", true)
+	s := NewOperationsStack(app, "OpsTest")
+	withNag(app)
+	tmpl := assertionsFromStack(s.Stack)
+	if f := nagFindings(s.Stack); len(f) > 0 {
+		t.Errorf("operations: %d unsuppressed AwsSolutions findings:\n%s", len(f), strings.Join(f, "\n"))
+	}
+	return &synthesized{tmpl: tmpl, doc: *tmpl.ToJSON()}
+}
+
 func TestAlarmsOnFailuresRefusalsThrottlingAndDeadLetters(t *testing.T) {
-	org, single := publishedOrg(t), publishedStack(t)
-	routed := `[{"Fn::If":["HasAlarmTopicArn",{"Ref":"AlarmTopicArn"},{"Ref":"AlarmTopic"}]}]`
+	ops, single := publishedOperations(t), publishedStack(t)
 	want := map[string]string{
-		"RequestsFAILED":  `{"Namespace":"SysdigAwsConnect","MetricName":"Requests","Dimensions":[{"Name":"Function","Value":{"Ref":"%sFunction"}},{"Name":"Outcome","Value":"FAILED"}],"Statistic":"Sum","Period":60,"EvaluationPeriods":1}`,
-		"RequestsREFUSED": `{"Namespace":"SysdigAwsConnect","MetricName":"Requests","Dimensions":[{"Name":"Function","Value":{"Ref":"%sFunction"}},{"Name":"Outcome","Value":"REFUSED"}],"Statistic":"Sum","Period":60,"EvaluationPeriods":1}`,
+		"RequestsFAILED":  `{"Namespace":"SysdigAwsConnect","MetricName":"Requests","Dimensions":[{"Name":"Function","Value":FN},{"Name":"Outcome","Value":"FAILED"}],"Statistic":"Sum","Period":60,"EvaluationPeriods":1}`,
+		"RequestsREFUSED": `{"Namespace":"SysdigAwsConnect","MetricName":"Requests","Dimensions":[{"Name":"Function","Value":FN},{"Name":"Outcome","Value":"REFUSED"}],"Statistic":"Sum","Period":60,"EvaluationPeriods":1}`,
 		// Sustained: every one of 5 consecutive minutes.
-		"Throttled":   `{"Namespace":"SysdigAwsConnect","MetricName":"ThrottledCalls","Dimensions":[{"Name":"Function","Value":{"Ref":"%sFunction"}}],"Statistic":"Sum","Period":60,"EvaluationPeriods":5,"DatapointsToAlarm":5}`,
-		"DeadLetters": `{"Namespace":"AWS/SQS","MetricName":"ApproximateNumberOfMessagesVisible","Dimensions":[{"Name":"QueueName","Value":{"Fn::GetAtt":["%sDeadLetterQueue","QueueName"]}}],"Statistic":"Maximum","Period":300,"EvaluationPeriods":1}`,
+		"Throttled":   `{"Namespace":"SysdigAwsConnect","MetricName":"ThrottledCalls","Dimensions":[{"Name":"Function","Value":FN}],"Statistic":"Sum","Period":60,"EvaluationPeriods":5,"DatapointsToAlarm":5}`,
+		"DeadLetters": `{"Namespace":"AWS/SQS","MetricName":"ApproximateNumberOfMessagesVisible","Dimensions":[{"Name":"QueueName","Value":QUEUE}],"Statistic":"Maximum","Period":300,"EvaluationPeriods":1}`,
 	}
 	for _, c := range []struct {
-		s         *synthesized
-		prefix    string
-		condition string
-	}{{org, "Registrar", ""}, {single, "Connector", CondAlarms}} {
+		s                         *synthesized
+		prefix, condition, routed string
+		fn, queue                 string
+	}{
+		{ops, "Registrar", "", `[{"Ref":"AlarmAction"}]`, `{"Ref":"FunctionName"}`, `{"Ref":"DeadLetterQueueName"}`},
+		{single, "Connector", CondAlarms, `[{"Fn::If":["HasAlarmTopicArn",{"Ref":"AlarmTopicArn"},{"Ref":"AlarmTopic"}]}]`,
+			`{"Ref":"ConnectorFunction"}`, `{"Fn::GetAtt":["ConnectorDeadLetterQueue","QueueName"]}`},
+	} {
 		for id, metric := range want {
 			a := c.s.resource(t, c.prefix+id)
 			p := props(a)
@@ -92,16 +115,18 @@ func TestAlarmsOnFailuresRefusalsThrottlingAndDeadLetters(t *testing.T) {
 					got[k] = v
 				}
 			}
-			equalJSON(t, c.prefix+id+" metric", got, strings.ReplaceAll(metric, "%s", c.prefix))
+			equalJSON(t, c.prefix+id+" metric", got, strings.NewReplacer("FN", c.fn, "QUEUE", c.queue).Replace(metric))
 			equalJSON(t, c.prefix+id+" fires on any", []interface{}{p["Threshold"], p["ComparisonOperator"], p["TreatMissingData"]}, `[0,"GreaterThanThreshold","notBreaching"]`)
-			equalJSON(t, c.prefix+id+" routing", p["AlarmActions"], routed)
+			equalJSON(t, c.prefix+id+" routing", p["AlarmActions"], c.routed)
 			if cond, _ := a["Condition"].(string); cond != c.condition {
 				t.Errorf("%s%s condition %q, want %q", c.prefix, id, cond, c.condition)
 			}
 		}
 	}
 	// The deployer's topic always exists (the alarms always have an action: Control
-	// Tower's CT.CLOUDWATCH.PR.1); the address is subscribed only when given.
+	// Tower's CT.CLOUDWATCH.PR.1); the address is subscribed only when given. The
+	// deployer passes its route and the registrar's names to the nested operations stack.
+	org := publishedOrg(t)
 	topic := org.resource(t, "AlarmTopic")
 	if _, ok := topic["Condition"]; ok {
 		t.Error("the deployer's alarm topic must always exist")
@@ -115,8 +140,27 @@ func TestAlarmsOnFailuresRefusalsThrottlingAndDeadLetters(t *testing.T) {
 	checkScenario(t, single.doc, withValues(base, map[string]string{ParamAlarmTopicArn: "arn:aws:sns:us-east-1:123456789012:ops"}), true, []string{"ConnectorThrottled"}, []string{"AlarmTopic"}, nil)
 }
 
+func TestOrgNestsItsAlarmsAndDashboard(t *testing.T) {
+	org := publishedOrg(t)
+	nested := org.resource(t, "Operations")
+	equalJSON(t, "nested stack", nested, `{"Type":"AWS::CloudFormation::Stack","Properties":{
+		"TemplateURL":{"Fn::Sub":"https://${CodeBucketPrefix}-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}/${OperationsTemplateKey}"},
+		"Parameters":{"FunctionName":{"Ref":"RegistrarFunction"},"DeadLetterQueueName":{"Fn::GetAtt":["RegistrarDeadLetterQueue","QueueName"]},
+			"AlarmAction":{"Fn::If":["HasAlarmTopicArn",{"Ref":"AlarmTopicArn"},{"Ref":"AlarmTopic"}]},
+			"StackSetName":{"Fn::Sub":"${AWS::StackName}-members"},"DashboardName":{"Fn::Sub":"${AWS::StackName}-registrar"}}}}`)
+	equalJSON(t, "DashboardUrl", org.section("Outputs")[OutDashboardURL].(map[string]interface{})["Value"],
+		`{"Fn::Sub":"https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${AWS::StackName}-registrar"}`)
+	ops := publishedOperations(t)
+	for name := range ops.section("Parameters") {
+		if _, ok := props(nested)["Parameters"].(map[string]interface{})[name]; !ok {
+			t.Errorf("the deployer does not pass the operations parameter %s", name)
+		}
+	}
+}
+
 func TestOrgDashboard(t *testing.T) {
-	s := publishedOrg(t)
+	s := publishedOperations(t)
+	equalJSON(t, "name", props(s.resource(t, "Dashboard"))["DashboardName"], `{"Ref":"DashboardName"}`)
 	sub, ok := props(s.resource(t, "Dashboard"))["DashboardBody"].(map[string]interface{})["Fn::Sub"].(string)
 	if !ok {
 		t.Fatal("DashboardBody is not one Fn::Sub")
@@ -143,11 +187,11 @@ func TestOrgDashboard(t *testing.T) {
 	for title, want := range map[string]string{
 		"Registrations per hour by outcome": `NOT RequestType=\"Delete\"','Sum',3600)`,
 		"Removals per hour by outcome":      ` RequestType=\"Delete\"','Sum',3600)`,
-		"Refused and failed requests":       `["SysdigAwsConnect","Requests","Function","${RegistrarFunction}","Outcome","REFUSED"],["...","FAILED"]`,
-		"Sysdig throttling (429 answers)":   `"ThrottledCalls","Function","${RegistrarFunction}"`,
-		"Sysdig latency (ms)":               `"SysdigTime","Function","${RegistrarFunction}",{"stat":"p99"}`,
-		"Dead letters":                      `"QueueName","${RegistrarDeadLetterQueue.QueueName}"`,
-		"Accounts by drift verdict":         `{SysdigAwsConnect,StackSet,Verdict} MetricName=\"Accounts\" StackSet=\"${AWS::StackName}-members\"`,
+		"Refused and failed requests":       `["SysdigAwsConnect","Requests","Function","${FunctionName}","Outcome","REFUSED"],["...","FAILED"]`,
+		"Sysdig throttling (429 answers)":   `"ThrottledCalls","Function","${FunctionName}"`,
+		"Sysdig latency (ms)":               `"SysdigTime","Function","${FunctionName}",{"stat":"p99"}`,
+		"Dead letters":                      `"QueueName","${DeadLetterQueueName}"`,
+		"Accounts by drift verdict":         `{SysdigAwsConnect,StackSet,Verdict} MetricName=\"Accounts\" StackSet=\"${StackSetName}\"`,
 	} {
 		if !strings.Contains(titles[title], want) {
 			t.Errorf("widget %q: metrics %s lack %s", title, titles[title], want)
@@ -156,6 +200,4 @@ func TestOrgDashboard(t *testing.T) {
 	if len(titles) != 7 {
 		t.Errorf("%d widgets", len(titles))
 	}
-	equalJSON(t, "DashboardUrl", s.section("Outputs")[OutDashboardURL].(map[string]interface{})["Value"],
-		`{"Fn::Sub":"https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Dashboard}"}`)
 }

@@ -6,7 +6,6 @@ import (
 
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudformation"
-	"github.com/aws/aws-cdk-go/awscdk/v2/awscloudwatch"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsdynamodb"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssecretsmanager"
@@ -96,8 +95,9 @@ type OrgStack struct {
 
 	// AlarmRouting takes every alarm of the deployer (AlarmActions for other constructs).
 	AlarmRouting *AlarmRouting
-	Alarms       *FunctionAlarms // the registrar's
-	Dashboard    awscloudwatch.CfnDashboard
+	// Operations is the nested stack with the registrar's alarms and dashboard
+	// (OperationsStack), read from S3 like the member template.
+	Operations awscloudformation.CfnStack
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -110,7 +110,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
-	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamCodeSigningConfigArn}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamOperationsTemplateKey, ParamCodeSigningConfigArn}},
 	hardeningGroup,
 }
 
@@ -214,7 +214,7 @@ func (s *OrgStack) parameters(publishable bool) {
 	s.alarmParams()
 	if publishable {
 		s.codeParams()
-		s.memberTemplateKeyParam()
+		s.templateKeyParams()
 	}
 }
 
@@ -284,7 +284,6 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	s.harden(s.Registrar)
 	s.AlarmRouting = s.alarmRouting(true)
-	s.Alarms = s.functionAlarms("Registrar", s.Registrar, s.AlarmRouting)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
 	// A secret this stack creates: nobody but the registrar may read the value.
@@ -385,8 +384,7 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	s.Registrar.Role.OverrideLogicalId(jsii.String("RegistrarRole"))
 	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
 	s.Registrar.DeadLetters.OverrideLogicalId(jsii.String("RegistrarDeadLetterQueue"))
-	s.Dashboard = s.newDashboard()
-	return nil
+	return s.operations(props)
 }
 
 // stackSetName is the StackSet's name: fixed by the stack name, so the registrar can know
@@ -398,7 +396,7 @@ func (s *OrgStack) stackSetName() *string {
 // stackSet deploys the member template to every account of the OUs, in this region only.
 func (s *OrgStack) stackSet(props *OrgStackProps, apiURL *string) error {
 	var err error
-	if s.MemberTemplateURL, err = s.memberTemplateURL(props); err != nil {
+	if s.MemberTemplateURL, err = s.templateURL(props, memberNested); err != nil {
 		return err
 	}
 	param := func(key string, value *string) interface{} {

@@ -226,6 +226,15 @@ func TestOrgCdkDeployReadsTheCommittedMemberTemplateFromAnAsset(t *testing.T) {
 	if string(written) != string(committed) {
 		t.Errorf("the asset is not the committed %s (run make templates)", MemberTemplatePath)
 	}
+	// The nested operations stack too.
+	opsURL := canon(props(doc["Resources"].(map[string]interface{})["Operations"].(map[string]interface{}))["TemplateURL"])
+	if !strings.Contains(opsURL, "cdk-hnb659fds-assets") {
+		t.Errorf("the operations TemplateURL %s is not a CDK file asset", opsURL)
+	}
+	committedOps, _ := os.ReadFile(filepath.Join("..", "..", OperationsTemplatePath))
+	if writtenOps, err := os.ReadFile(filepath.Join(dir, filepath.Base(OperationsTemplatePath))); err != nil || string(writtenOps) != string(committedOps) {
+		t.Errorf("the operations asset is not the committed %s (run make templates): %v", OperationsTemplatePath, err)
+	}
 	if _, ok := doc["Parameters"].(map[string]interface{})[ParamMemberTemplateKey]; ok {
 		t.Error("cdk deploy mode has no MemberTemplateKey parameter")
 	}

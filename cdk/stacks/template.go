@@ -21,6 +21,9 @@ const (
 	// MemberTemplatePath is the StackSet member template, committed on its own so that it
 	// can be used from the StackSets console or launched in one account by hand.
 	MemberTemplatePath = "templates/sysdig-aws-connect-member.json"
+	// OperationsTemplatePath is the deployer's nested stack: the registrar's alarms and
+	// dashboard.
+	OperationsTemplatePath = "templates/sysdig-aws-connect-operations.json"
 )
 
 // MaxTemplateBodyBytes is CloudFormation's limit for a template passed in the request
@@ -33,9 +36,10 @@ const TemplateBudgetBytes = 46080
 
 // Stack names inside the generator's throwaway apps (and the cdk app's defaults).
 const (
-	PublishedStackName = "SysdigAwsConnect"
-	OrgStackName       = "SysdigAwsConnectOrg"
-	MemberStackName    = "SysdigAwsConnectMember"
+	PublishedStackName  = "SysdigAwsConnect"
+	OrgStackName        = "SysdigAwsConnectOrg"
+	MemberStackName     = "SysdigAwsConnectMember"
+	OperationsStackName = "SysdigAwsConnectOperations"
 )
 
 // PublishedContext is the context of the publishable synthesis: no path metadata, no
@@ -82,6 +86,7 @@ var PublishedTemplates = []struct {
 		return s.Stack, nil
 	}},
 	{MemberTemplatePath, "  ", 0, false, buildMemberStack},
+	{OperationsTemplatePath, "  ", 0, false, buildOperationsStack},
 }
 
 // RenderPublishedTemplate renders the single-account one-click template.

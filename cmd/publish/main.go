@@ -12,9 +12,11 @@
 // Lambda runs only a zip signed by its profiles (sign the zip with AWS Signer and pass
 // the signed object's key as -code-key).
 //
-// With -member-template (the Organizations deployer: make publish-org) it also uploads
-// the StackSet's member template to -member-template-key in the same buckets, where the
-// deployer's StackSet reads it (its MemberTemplateKey parameter, pre-filled in the URLs).
+// With -member-template and -operations-template (the Organizations deployer: make
+// publish-org) it also uploads the StackSet's member template and the nested alarms and
+// dashboard template to -member-template-key and -operations-template-key in the same
+// buckets, where the deployer reads them (its MemberTemplateKey and OperationsTemplateKey
+// parameters, pre-filled in the URLs).
 //
 // With -sha256 FILE it only prints the file's SHA-256 (make package).
 //
@@ -59,7 +61,7 @@ func main() {
 
 type options struct {
 	zip, template, prefix, codeKey, templateKey, stackName, endpoint string
-	memberTemplate, memberTemplateKey                                string
+	nested                                                           []nestedTemplate
 	regions                                                          []string
 	pathStyle                                                        bool
 	signing                                                          map[string]string // region -> code signing config ARN
@@ -77,13 +79,22 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&regions, "regions", "us-east-1", "regions to publish to, separated by spaces or commas")
 	fs.StringVar(&o.codeKey, "code-key", launch.DefaultCodeKey, "object key of the zip (the template's CodeKey)")
 	fs.StringVar(&o.templateKey, "template-key", launch.DefaultTemplateKey, "object key of the template")
-	fs.StringVar(&o.memberTemplate, "member-template", "", "the deployer's member template (make publish-org); empty: none")
-	fs.StringVar(&o.memberTemplateKey, "member-template-key", launch.DefaultMemberTemplateKey, "object key of the member template (the deployer's MemberTemplateKey)")
+	member := nestedTemplate{param: launch.ParamMemberTemplateKey, what: "the StackSet's member template"}
+	ops := nestedTemplate{param: launch.ParamOperationsTemplateKey, what: "the deployer's alarms and dashboard"}
+	fs.StringVar(&member.file, "member-template", "", "the deployer's member template (make publish-org); empty: none")
+	fs.StringVar(&member.key, "member-template-key", launch.DefaultMemberTemplateKey, "object key of the member template (the deployer's MemberTemplateKey)")
+	fs.StringVar(&ops.file, "operations-template", "", "the deployer's alarms and dashboard template (make publish-org); empty: none")
+	fs.StringVar(&ops.key, "operations-template-key", launch.DefaultOperationsTemplateKey, "object key of that template (the deployer's OperationsTemplateKey)")
 	fs.StringVar(&o.stackName, "stack-name", launch.DefaultStackName, "stack name pre-filled in the Launch Stack URL")
 	fs.StringVar(&o.endpoint, "endpoint", "", "S3 endpoint URL (local S3); empty: the SDK's default or AWS_ENDPOINT_URL_S3")
 	fs.BoolVar(&o.pathStyle, "path-style", false, "path-style S3 addressing (local S3)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	for _, n := range []nestedTemplate{member, ops} {
+		if n.file != "" {
+			o.nested = append(o.nested, n)
+		}
 	}
 	if shaOnly != "" {
 		b, err := os.ReadFile(shaOnly)
@@ -118,9 +129,8 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var member []byte
-	if o.memberTemplate != "" {
-		if member, err = os.ReadFile(o.memberTemplate); err != nil {
+	for i := range o.nested {
+		if o.nested[i].body, err = os.ReadFile(o.nested[i].file); err != nil {
 			return err
 		}
 	}
@@ -149,12 +159,12 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 			launch.ParamCodeBucketPrefix: o.prefix,
 			launch.ParamCodeKey:          o.codeKey,
 		}
-		if member != nil {
-			if err := put(ctx, client, bucket, o.memberTemplateKey, "application/json", member); err != nil {
+		for _, n := range o.nested {
+			if err := put(ctx, client, bucket, n.key, "application/json", n.body); err != nil {
 				return err
 			}
-			params[launch.ParamMemberTemplateKey] = o.memberTemplateKey
-			fmt.Fprintf(stdout, "%s: s3://%s/%s (the StackSet's member template)\n", region, bucket, o.memberTemplateKey)
+			params[n.param] = n.key
+			fmt.Fprintf(stdout, "%s: s3://%s/%s (%s)\n", region, bucket, n.key, n.what)
 		}
 		if arn := o.signing[region]; arn != "" {
 			params[launch.ParamCodeSigningConfigArn] = arn
@@ -163,6 +173,12 @@ func publish(ctx context.Context, o options, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "%s: s3://%s/%s, s3://%s/%s\n  Launch Stack: %s\n", region, bucket, o.codeKey, bucket, o.templateKey, url)
 	}
 	return nil
+}
+
+// nestedTemplate is a template the deployer reads from its code bucket.
+type nestedTemplate struct {
+	file, key, param, what string
+	body                   []byte
 }
 
 // signingByRegion reads comma-separated code signing configuration ARNs into a map by

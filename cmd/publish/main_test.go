@@ -174,17 +174,27 @@ func TestPublishOrgUploadsTheMemberTemplateBesideTheCode(t *testing.T) {
 	if err := os.WriteFile(member, []byte(`{"Resources":{"SysdigRole":{}}}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	ops := filepath.Join(t.TempDir(), "ops.json")
+	if err := os.WriteFile(ops, []byte(`{"Resources":{"Dashboard":{}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var out bytes.Buffer
 	err := run(ctx(t), []string{"-zip", zip, "-template", tmpl, "-template-key", launch.DefaultOrgTemplateKey, "-bucket-prefix", "acme-sysdig",
-		"-regions", "us-east-1", "-member-template", member, "-member-template-key", "v2/member.json", "-endpoint", srv.URL, "-path-style"}, &out)
+		"-regions", "us-east-1", "-member-template", member, "-member-template-key", "v2/member.json", "-operations-template", ops, "-endpoint", srv.URL, "-path-style"}, &out)
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	if got := string(f.objects["acme-sysdig-us-east-1/v2/member.json"]); got != `{"Resources":{"SysdigRole":{}}}` {
 		t.Errorf("member template stored as %q; objects %v", got, f.types)
 	}
-	if !strings.Contains(out.String(), "param_"+launch.ParamMemberTemplateKey+"=v2%2Fmember.json") {
-		t.Errorf("the Launch Stack URL does not pre-fill MemberTemplateKey:\n%s", out.String())
+	if got := string(f.objects["acme-sysdig-us-east-1/"+launch.DefaultOperationsTemplateKey]); got != `{"Resources":{"Dashboard":{}}}` {
+		t.Errorf("operations template stored as %q", got)
+	}
+	for _, want := range []string{"param_" + launch.ParamMemberTemplateKey + "=v2%2Fmember.json",
+		"param_" + launch.ParamOperationsTemplateKey + "=" + strings.ReplaceAll(launch.DefaultOperationsTemplateKey, "/", "%2F")} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the Launch Stack URL does not pre-fill %s:\n%s", want, out.String())
+		}
 	}
 	// Without -member-template (the single-account template) nothing more is uploaded.
 	f.objects = map[string][]byte{}

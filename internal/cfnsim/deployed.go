@@ -35,67 +35,42 @@ func (a *Analysis) Deployed() (map[string]any, error) {
 	return map[string]any{"Resources": resources}, nil
 }
 
-func (a *Analysis) deployed(v any) (any, error) {
-	switch t := v.(type) {
-	case []any:
-		out := make([]any, 0, len(t))
-		for _, e := range t {
-			r, err := a.deployed(e)
-			if err != nil {
-				return nil, err
-			}
-			if _, skip := r.(noValue); !skip {
-				out = append(out, r)
-			}
+func (a *Analysis) deployed(v any) (any, error) { return mapValue(v, a.deployedCall) }
+
+// deployedCall decides one intrinsic function call as deployment would (see Deployed).
+func (a *Analysis) deployedCall(fn string, arg any) (any, error) {
+	if name, _ := arg.(string); fn == "Ref" && a.t.Parameters[name].Type == "Number" {
+		// CloudFormation gives a Number parameter to a property as a number.
+		if n, err := strconv.ParseFloat(a.sc.params[name], 64); err == nil {
+			return n, nil
 		}
-		return out, nil
-	case map[string]any:
-		if fn, arg, ok := single(t); ok {
-			if name, _ := arg.(string); fn == "Ref" && a.t.Parameters[name].Type == "Number" {
-				// CloudFormation gives a Number parameter to a property as a number.
-				if n, err := strconv.ParseFloat(a.sc.params[name], 64); err == nil {
-					return n, nil
-				}
-			}
-			if fn == "Fn::If" {
-				args, _ := arg.([]any)
-				name, _ := args[0].(string)
-				if len(args) != 3 || name == "" {
-					return nil, fmt.Errorf("Fn::If takes [condition, yes, no]")
-				}
-				yes, err := a.sc.condition(name)
-				if err != nil {
-					return nil, err
-				}
-				if yes {
-					return a.deployed(args[1])
-				}
-				return a.deployed(args[2])
-			}
-			// An expression of parameters alone has its value now; one that names a
-			// resource keeps its form, with its Fn::If decided inside.
-			if r, err := a.sc.resolve(t); err == nil {
-				return r, nil
-			}
-			inner, err := a.deployed(arg)
-			if err != nil {
-				return nil, err
-			}
-			return map[string]any{fn: inner}, nil
-		}
-		out := make(map[string]any, len(t))
-		for k, e := range t {
-			r, err := a.deployed(e)
-			if err != nil {
-				return nil, err
-			}
-			if _, skip := r.(noValue); !skip {
-				out[k] = r
-			}
-		}
-		return out, nil
 	}
-	return v, nil
+	if fn == "Fn::If" {
+		args, _ := arg.([]any)
+		if len(args) != 3 {
+			return nil, fmt.Errorf("Fn::If takes [condition, yes, no]")
+		}
+		name, _ := args[0].(string)
+		yes, err := a.sc.condition(name)
+		if err != nil {
+			return nil, err
+		}
+		if yes {
+			return a.deployed(args[1])
+		}
+		return a.deployed(args[2])
+	}
+	// An expression of parameters alone has its value now; one that names a resource
+	// keeps its form, with its Fn::If decided inside.
+	call := map[string]any{fn: arg}
+	if r, err := a.sc.resolve(call); err == nil {
+		return r, nil
+	}
+	inner, err := a.deployed(arg)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{fn: inner}, nil
 }
 
 // single reports whether m is an intrinsic function call ({"Ref": …} or {"Fn::…": …}).

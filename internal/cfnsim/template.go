@@ -289,12 +289,16 @@ func (s *scope) boolean(expr any) (bool, error) {
 type noValue struct{}
 
 // resolve evaluates intrinsic functions in v.
-func (s *scope) resolve(v any) (any, error) {
+func (s *scope) resolve(v any) (any, error) { return mapValue(v, s.intrinsic) }
+
+// mapValue rebuilds v, giving each intrinsic function call ({"Ref": …} or {"Fn::…": …})
+// to call and leaving out what comes back as AWS::NoValue.
+func mapValue(v any, call func(fn string, arg any) (any, error)) (any, error) {
 	switch t := v.(type) {
 	case []any:
 		out := make([]any, 0, len(t))
 		for _, e := range t {
-			r, err := s.resolve(e)
+			r, err := mapValue(e, call)
 			if err != nil {
 				return nil, err
 			}
@@ -304,16 +308,12 @@ func (s *scope) resolve(v any) (any, error) {
 		}
 		return out, nil
 	case map[string]any:
-		if len(t) == 1 {
-			for k, arg := range t {
-				if k == "Ref" || strings.HasPrefix(k, "Fn::") {
-					return s.intrinsic(k, arg)
-				}
-			}
+		if fn, arg, ok := single(t); ok {
+			return call(fn, arg)
 		}
 		out := make(map[string]any, len(t))
 		for k, e := range t {
-			r, err := s.resolve(e)
+			r, err := mapValue(e, call)
 			if err != nil {
 				return nil, err
 			}
