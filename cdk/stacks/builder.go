@@ -190,9 +190,9 @@ func (s *templateStack) tokenParams() {
 		Description:           jsii.String("Existing Secrets Manager secret (name or ARN) whose SecretString is the Sysdig Monitor API token of an administrator. Set this or ApiToken, not both."),
 	})
 	s.param(ParamAPIToken, &awscdk.CfnParameterProps{
-		Default:     jsii.String(""),
-		NoEcho:      jsii.Bool(true),
-		MaxLength:   jsii.Number(1024),
+		Default:               jsii.String(""),
+		NoEcho:                jsii.Bool(true),
+		MaxLength:             jsii.Number(1024),
 		AllowedPattern:        jsii.String(apiTokenPattern),
 		ConstraintDescription: jsii.String("the token, without spaces"),
 		Description:           jsii.String("The Sysdig Monitor API token itself; the stack stores it in a new Secrets Manager secret. Set this or ApiTokenSecret, not both."),
