@@ -41,6 +41,7 @@ func (v APIVersion) collection() (string, error) {
 	case V2:
 		return "/api/v2/providers", nil
 	}
+	//msg:internal a programming error, or a sentinel never shown
 	return "", fmt.Errorf("sysdig: unknown providers API version %q: use sysdig.V1 or sysdig.V2", string(v))
 }
 
@@ -394,6 +395,7 @@ func decodeProviders(v APIVersion, r io.Reader, visitOne, visit func(Provider) b
 		what, want, itemOf = "create answer", `{"provider":{…}} or {"providers":[…]}`, "create answer"
 	}
 	unexpected := func(format string, args ...any) error {
+		//msg:internal the callers' formats are collected as "sysdig: the %s %s <format>"
 		return &streamError{err: fmt.Errorf("sysdig: the %s %s "+format, append([]any{v, what}, args...)...), foreign: true}
 	}
 	shape := func(err error) error {
@@ -585,7 +587,7 @@ func (t *transportReader) Read(p []byte) (int, error) {
 }
 
 // errStopVisit ends a list early: the visitor has what it wanted.
-var errStopVisit = errors.New("stop")
+var errStopVisit = errors.New("stop") //msg:internal a programming error, or a sentinel never shown
 
 func ignoreStop(err error) error {
 	if errors.Is(err, errStopVisit) {
