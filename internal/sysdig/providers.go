@@ -695,7 +695,7 @@ func (c *Client) CreateProvider(ctx context.Context, v APIVersion, spec Provider
 		case err != nil:
 			return err
 		case !ok:
-			return &streamError{err: fmt.Errorf("sysdig: its list of %d providers has none for role %s, so the answer does not say whether Sysdig registered it: check the providers in Sysdig (sysdig-connect providers list) before retrying", listed, spec.RoleARN)}
+			return &streamError{err: fmt.Errorf("sysdig: its list of %d providers has none for role %s, so the answer does not say whether Sysdig registered it: check the providers in Sysdig (SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url %s%s providers list) before retrying", listed, spec.RoleARN, c.base.String(), apiFlag(v))}
 		}
 		return nil
 	}
@@ -830,4 +830,12 @@ func (c *Client) DeleteProvider(ctx context.Context, v APIVersion, id string) er
 	}
 	_, err = c.do(ctx, request{method: http.MethodDelete, path: path})
 	return err
+}
+
+// apiFlag is the sysdig-connect flag that selects v, for the commands a message suggests.
+func apiFlag(v APIVersion) string {
+	if v == V2 {
+		return " --provider-api v2"
+	}
+	return ""
 }
