@@ -142,15 +142,31 @@ func (s *templateStack) endpointParams() {
 	s.param(ParamSysdigCustomURL, &awscdk.CfnParameterProps{
 		Default:               jsii.String(""),
 		AllowedPattern:        jsii.String(`^$|` + apiURLPattern),
-		ConstraintDescription: jsii.String("an http(s) URL such as https://sysdig.example.com"),
-		Description:           jsii.String("On-prem only: the Sysdig API base URL (SysdigRegion must be custom). Leave empty for SaaS."),
+		MaxLength:             jsii.Number(maxAPIURLLength),
+		ConstraintDescription: jsii.String(apiURLConstraint),
+		Description:           jsii.String("On-prem only: the Sysdig API base URL, https:// (SysdigRegion must be custom). Leave empty for SaaS."),
 	})
 	s.sysdigAccountParam()
 	s.skipTLSParam()
 }
 
-// apiURLPattern is one Sysdig API base URL.
-const apiURLPattern = `^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s,|]*)?$`
+// apiURLPattern is one Sysdig API base URL as the function accepts it
+// (sysdig.ValidateBaseURL): https, a port from 1 to 65535, no credentials, query or
+// fragment; plain http only on a loopback host, which only local runs use. The function
+// also refuses ',' and '|' and URLs longer than maxAPIURLLength (registrar).
+const apiURLPattern = `^(https://[A-Za-z0-9.-]+|http://(localhost|127\.[0-9.]+))(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(/[^\s,|?#]*)?$`
+
+// apiTokenPattern is what tokensource.ParseSecret accepts: printable ASCII without spaces,
+// or a JSON object ({"token":"…"}).
+const apiTokenPattern = `^ *([!-z|-~][!-~]*|\{.*\})? *$`
+
+// regionsPattern is at most 64 regions (the function's limit), comma-separated.
+const regionsPattern = `^( *` + regionRe + ` *(,|$)){0,64}$`
+
+const (
+	maxAPIURLLength  = 240
+	apiURLConstraint = "an https:// URL (no query), at most 240 characters"
+)
 
 func (s *templateStack) sysdigAccountParam() {
 	s.param(ParamSysdigAwsAccountID, &awscdk.CfnParameterProps{
@@ -174,10 +190,12 @@ func (s *templateStack) tokenParams() {
 		Description:           jsii.String("Existing Secrets Manager secret (name or ARN) whose SecretString is the Sysdig Monitor API token of an administrator. Set this or ApiToken, not both."),
 	})
 	s.param(ParamAPIToken, &awscdk.CfnParameterProps{
-		Default:     jsii.String(""),
-		NoEcho:      jsii.Bool(true),
-		MaxLength:   jsii.Number(1024),
-		Description: jsii.String("The Sysdig Monitor API token itself; the stack stores it in a new Secrets Manager secret. Set this or ApiTokenSecret, not both."),
+		Default:               jsii.String(""),
+		NoEcho:                jsii.Bool(true),
+		MaxLength:             jsii.Number(1024),
+		AllowedPattern:        jsii.String(apiTokenPattern),
+		ConstraintDescription: jsii.String("the token, without spaces"),
+		Description:           jsii.String("The Sysdig Monitor API token itself; the stack stores it in a new Secrets Manager secret. Set this or ApiTokenSecret, not both."),
 	})
 	s.param(ParamAPITokenKmsKeyArn, &awscdk.CfnParameterProps{
 		Default:               jsii.String(""),
@@ -197,7 +215,7 @@ func (s *templateStack) externalIDParam(required bool) {
 		AllowedPattern:        jsii.String(`^$|` + externalIDPattern),
 		MaxLength:             jsii.Number(1224),
 		ConstraintDescription: jsii.String("2 to 1224 characters of A-Z a-z 0-9 + = , . @ : / _ -"),
-		Description:           jsii.String("Optional Sysdig external ID. Empty: the stack reads it from Sysdig (GET /api/users/me)."),
+		Description:           jsii.String("Optional Sysdig external ID. Empty: the stack reads your tenant's from Sysdig."),
 	}
 	if required {
 		p.Default = nil
@@ -236,8 +254,8 @@ func (s *templateStack) roleParams() {
 func (s *templateStack) registrationParams() {
 	s.param(ParamDiscoveryRegions, &awscdk.CfnParameterProps{
 		Default:               jsii.String(""),
-		AllowedPattern:        jsii.String(`^$|^ *` + regionRe + ` *( *, *` + regionRe + ` *)*$`),
-		ConstraintDescription: jsii.String("comma-separated AWS region codes such as us-east-1,eu-west-1 (or Sysdig's US_EAST_1 form)"),
+		AllowedPattern:        jsii.String(regionsPattern),
+		ConstraintDescription: jsii.String("up to 64 region codes such as us-east-1,eu-west-1 (or US_EAST_1)"),
 		Description:           jsii.String("Regions Sysdig discovers resources in, comma-separated (us-east-1,us-east-2). Empty: all regions."),
 	})
 	s.param(ParamOnExisting, &awscdk.CfnParameterProps{
@@ -245,7 +263,7 @@ func (s *templateStack) registrationParams() {
 		AllowedValues: jsii.Strings("Fail", "Adopt"),
 		Description:   jsii.String("When Sysdig already has this role registered: Fail (safe default) or Adopt the existing registration."),
 	})
-	s.param(ParamDeregisterOnDelete, trueFalse("true", "true removes the Sysdig registration when the stack is deleted (only one this stack created or adopted)."))
+	s.param(ParamDeregisterOnDelete, trueFalse("true", "true removes the Sysdig registration this stack created when the stack is deleted (an adopted one is always kept)."))
 	s.param(ParamProviderAPI, &awscdk.CfnParameterProps{
 		Default:       jsii.String("v1"),
 		AllowedValues: jsii.Strings("v1", "v2"),

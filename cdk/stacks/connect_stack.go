@@ -79,7 +79,8 @@ var SaaSRegions = []struct{ Region, URL string }{
 }
 
 // regionRe is one AWS region code (us-east-1, us-gov-west-1) or Sysdig's form of it (US_EAST_1).
-const regionRe = `([a-z]{2}(-[a-z]+)+-[0-9]+|[A-Z]{2}(_[A-Z]+)+_[0-9]+)`
+// As strict as sysdig.SysdigRegionName: the directions AWS uses, one form throughout.
+const regionRe = `([a-z]{2}(-gov|-iso[a-z]?)?-(central|(north|south)(east|west)?|east|west)-[1-9][0-9]?|[A-Z]{2}(_GOV|_ISO[A-Z]?)?_(CENTRAL|(NORTH|SOUTH)(EAST|WEST)?|EAST|WEST)_[1-9][0-9]?)`
 
 // LogRetentionValues are the values CloudWatch Logs accepts for RetentionInDays.
 var LogRetentionValues = []string{"1", "3", "5", "7", "14", "30", "60", "90", "120", "150", "180", "365", "400", "545", "731", "1096", "1827", "2192", "2557", "2922", "3288", "3653"}

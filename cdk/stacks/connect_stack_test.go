@@ -353,9 +353,9 @@ func TestParametersAreDescribedValidatedAndGrouped(t *testing.T) {
 
 	for name, cases := range map[string]map[string]bool{
 		ParamAPITokenSecret:     {"": true, "sysdig/api-token": true, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:sysdig-AbCdEf": true, "bad name!": false},
-		ParamDiscoveryRegions:   {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": false},
+		ParamDiscoveryRegions:   {"": true, "us-east-1": true, "us-east-1, eu-west-1,ap-southeast-2": true, "us-gov-west-1": true, "US_EAST_1,US_EAST_2": true, "us_east_1": false, "us-east-1,": true, "us-foo-1": false},
 		ParamExternalID:         {"": true, "04acdd59-4c98-4d11-8ee5-424326248161": true, "x": false},
-		ParamSysdigCustomURL:    {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false},
+		ParamSysdigCustomURL:    {"": true, "https://sysdig.example.com": true, "https://10.0.0.1:8443/": true, "ftp://x": false, "http://sysdig.example.com": false},
 		ParamRolePath:           {"/": true, "/sysdig/": true, "sysdig": false, "/sysdig": false},
 		ParamCaptureBucketName:  {"": true, "my-captures": true, "My_Bucket": false},
 		ParamSysdigAwsAccountID: {"": true, "273107874544": true, "27310787454": false},

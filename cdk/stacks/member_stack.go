@@ -56,8 +56,9 @@ func NewMemberStack(scope constructs.Construct, id string, sp *awscdk.StackProps
 	s.param(ParamSysdigAPIURL, &awscdk.CfnParameterProps{
 		Default:               jsii.String(SaaSRegions[0].URL),
 		AllowedPattern:        jsii.String(apiURLPattern),
-		ConstraintDescription: jsii.String("an http(s) URL such as https://app.sysdigcloud.com"),
-		Description:           jsii.String("Sysdig API base URL of your tenant."),
+		MaxLength:             jsii.Number(maxAPIURLLength),
+		ConstraintDescription: jsii.String(apiURLConstraint),
+		Description:           jsii.String("Sysdig API base URL of your tenant, https://."),
 	})
 	s.sysdigAccountParam()
 	s.Params[ParamSysdigAwsAccountID].SetDescription(jsii.String("Sysdig's AWS account the role trusts (the deployer passes the one Sysdig reports; by hand: sysdig-connect external-id). Not used on-prem."))

@@ -48,7 +48,7 @@ type Claim struct {
 
 // ErrLeaseLost is what Claim.Complete returns when this delivery no longer holds the
 // request: it must not answer, the delivery that took over does.
-var ErrLeaseLost = errors.New("lease lost to another delivery")
+var ErrLeaseLost = errors.New("lease lost to another delivery") //msg:internal a sentinel compared with errors.Is, or a state that cannot occur
 
 // Deduplicator recognises a request delivered more than once (SNS and Lambda's
 // asynchronous invocation deliver at least once), by StackId, LogicalResourceId and
@@ -74,7 +74,7 @@ const leaseSkew = 2 * time.Second
 
 // ErrNotRecorded is returned by Invoke when the request could not be recorded: nothing
 // was done, and Lambda retries an asynchronous invocation that returned an error.
-var ErrNotRecorded = errors.New("request not recorded")
+var ErrNotRecorded = errors.New("request not recorded") //msg:internal a sentinel compared with errors.Is, or a state that cannot occur
 
 // deduplicate claims req. done is true when this delivery must stop here, with how it
 // ended, and err (for Lambda) when nothing could be recorded; otherwise the claim (zero
@@ -120,6 +120,7 @@ func (f *Function) deduplicate(ctx context.Context, log *slog.Logger, req Reques
 		log.Warn("refused: a request with these ids was received with another ResponseURL; nothing done")
 		return Claim{}, true, metrics.Refused, nil
 	default:
+		//msg:internal a sentinel compared with errors.Is, or a state that cannot occur
 		log.Error("request not handled: unknown deduplication state", slog.Int("state", int(claim.State)))
 		return Claim{}, true, metrics.Failed, nil
 	}

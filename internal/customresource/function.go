@@ -341,6 +341,7 @@ func (f *Function) answer(ctx context.Context, log *slog.Logger, req Request, st
 		resp.PhysicalResourceID = defaultPhysicalID(req)
 	}
 	if len(resp.PhysicalResourceID) > MaxPhysicalIDBytes && workErr == nil {
+		//msg:internal the registrar bounds the physical id
 		workErr = fmt.Errorf("internal error: physical id of %d bytes exceeds %d", len(resp.PhysicalResourceID), MaxPhysicalIDBytes)
 		resp.PhysicalResourceID = defaultPhysicalID(req)
 	}

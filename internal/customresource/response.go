@@ -56,6 +56,7 @@ func EncodeResponse(r Response) ([]byte, error) {
 	// character takes up to 6 bytes, so its length cannot be computed from bytes alone).
 	best, ok := fits(0)
 	if !ok {
+		//msg:internal the response is bounded before it is encoded; the URL was checked
 		return nil, fmt.Errorf("encode response: the response without its Reason exceeds %d bytes", MaxResponseBytes)
 	}
 	lo, hi := 0, min(len(reason), MaxResponseBytes)
@@ -181,6 +182,7 @@ func (s *Sender) put(ctx context.Context, responseURL string, body []byte) (int,
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, responseURL, bytes.NewReader(body))
 	if err != nil {
+		//msg:internal the response is bounded before it is encoded; the URL was checked
 		return 0, backoff.Permanent(fmt.Errorf("build PUT: %s", RedactURL(responseURL)))
 	}
 	req.ContentLength = int64(len(body))

@@ -91,7 +91,7 @@ type Record struct {
 
 // ErrLeaseLost is returned by Store.Answer when the record is no longer the owner's: its
 // lease expired and another delivery took the request over (or it was answered).
-var ErrLeaseLost = errors.New("the request's lease was lost to another delivery")
+var ErrLeaseLost = errors.New("the request's lease was lost to another delivery") //msg:internal a sentinel compared with errors.Is
 
 // Store keeps the records with conditional writes.
 type Store interface {

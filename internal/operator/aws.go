@@ -92,6 +92,7 @@ var (
 func (a *app) callerIdentity(more string) (identity, error) {
 	hint := "configure AWS credentials for the account (AWS_PROFILE, aws sso login, or the AWS_* environment variables)" + more
 	if a.deps.STS == nil {
+		//msg:internal test wiring only: the program always configures the client
 		return identity{}, errors.New("no STS client configured")
 	}
 	api, err := a.deps.STS(a.awsCtx())

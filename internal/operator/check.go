@@ -150,7 +150,7 @@ func (c *checkCmd) Run(a *app) error {
 		p, found, err := client.FindProviderByRole(a.ctx, v, role)
 		switch {
 		case err != nil:
-			a.failFrom(&l, checkProvider, fmt.Errorf("look up providers for role %s: %w", role, err), "retry; see "+Name+" providers list")
+			a.failFrom(&l, checkProvider, fmt.Errorf("look up providers for role %s: %w", role, err), "retry; see "+a.suggest("providers", "list"))
 			l.skip(checkStatus, "needs the provider")
 		case !found:
 			l.fail(checkProvider, fmt.Sprintf("no provider at %s (%s API) holds role %s", base, v, role),

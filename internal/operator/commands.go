@@ -79,7 +79,12 @@ func (c *providersListCmd) Run(a *app) error {
 	}
 	ps, err := client.ListProviders(a.ctx, a.apiVersion())
 	if errors.Is(err, sysdig.ErrListingNotSupported) {
-		return &hintError{err: fmt.Errorf("list providers: %w", err), hint: "this Sysdig offers no list with the " + string(a.apiVersion()) + " API; try --provider-api v1"}
+		other := sysdig.V1
+		if a.apiVersion() == sysdig.V1 {
+			other = sysdig.V2
+		}
+		return &hintError{err: fmt.Errorf("list providers: %w", err), hint: "this Sysdig offers no list with the " + string(a.apiVersion()) +
+			" API; try the other one: " + a.suggestAPI(string(other), "providers", "list") + "; or find the providers in the Sysdig UI"}
 	}
 	if err != nil {
 		return fmt.Errorf("list providers: %w", err)
@@ -102,7 +107,7 @@ func (c *providersListCmd) Run(a *app) error {
 	if err := a.writeProviderTable(ps); err != nil {
 		return err
 	}
-	return writeDuplicates(a.stdout, dups)
+	return writeDuplicates(a.stdout, dups, a.suggest)
 }
 
 type providersGetCmd struct {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"syscall"
 	"time"
@@ -121,6 +122,16 @@ func (a *app) awsCtx() context.Context {
 // suggest is a complete command line the user can paste: the program, the endpoint,
 // token and API flags in use, then args.
 func (a *app) suggest(args ...string) string {
+	api := a.g.ProviderAPI
+	if api == "v1" {
+		api = "" // the default
+	}
+	return a.suggestAPI(api, args...)
+}
+
+// suggestAPI is suggest with --provider-api api (none when api is empty) instead of the
+// version in use.
+func (a *app) suggestAPI(api string, args ...string) string {
 	parts := []string{Name}
 	switch {
 	case a.endpointFrom == "--sysdig-region" || a.endpointFrom == RegionEnv:
@@ -131,8 +142,8 @@ func (a *app) suggest(args ...string) string {
 	if s := strings.TrimSpace(a.g.TokenSecret); s != "" {
 		parts = append(parts, "--token-secret", s)
 	}
-	if a.g.ProviderAPI != "" && a.g.ProviderAPI != "v1" {
-		parts = append(parts, "--provider-api", a.g.ProviderAPI)
+	if api != "" {
+		parts = append(parts, "--provider-api", api)
 	}
 	if a.g.InsecureSkipTLSVerify {
 		parts = append(parts, "--insecure-skip-tls-verify")
@@ -144,8 +155,14 @@ func (a *app) suggest(args ...string) string {
 	return strings.Join(parts, " ")
 }
 
+var placeholder = regexp.MustCompile(`^<[a-z-]+>$`)
+
 // shellQuote quotes s for a POSIX shell when it holds anything but safe characters.
+// A placeholder such as <id> is left as it is, for the user to replace.
 func shellQuote(s string) string {
+	if placeholder.MatchString(s) {
+		return s
+	}
 	if s != "" && strings.IndexFunc(s, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:=@,+%", r))
 	}) < 0 {
@@ -215,6 +232,7 @@ type helpCmd struct {
 // Run prints the help of the named command (kong's own --help output) and exits 0.
 func (c *helpCmd) Run(a *app) error {
 	if a.parser == nil {
+		//msg:internal kong always provides help
 		return errors.New("help is not available")
 	}
 	if _, err := a.parser.Parse(append(append([]string{}, c.Command...), "--help")); err != nil {

@@ -61,8 +61,9 @@ func duplicateIDs(ds []duplicate) map[string]bool {
 	return set
 }
 
-// writeDuplicates tells the operator which roles are registered more than once.
-func writeDuplicates(w io.Writer, ds []duplicate) error {
+// writeDuplicates tells the operator which roles are registered more than once, and the
+// complete command (flags in use) that removes a surplus one.
+func writeDuplicates(w io.Writer, ds []duplicate, suggest func(args ...string) string) error {
 	if len(ds) == 0 {
 		return nil
 	}
@@ -71,7 +72,10 @@ func writeDuplicates(w io.Writer, ds []duplicate) error {
 	for _, d := range ds {
 		fmt.Fprintf(&b, "  %s: providers %s\n", clean(d.role, 300), clean(strings.Join(d.ids, ", "), 400))
 	}
-	fmt.Fprintf(&b, "Keep the one a stack names (the ProviderId output or the resource's physical id) and remove the others with: %s deregister <id>\n", Name)
+	b.WriteString("Keep the one a stack names (its SysdigProviderId output, or the SysdigProvider resource's physical id) and remove each other one with:\n")
+	for _, d := range ds {
+		fmt.Fprintf(&b, "  %s\n", suggest("deregister", "<id>", "--role-arn", clean(d.role, 300)))
+	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }

@@ -17,7 +17,8 @@ func TestProvidersListFlagsDuplicateRoles(t *testing.T) {
 	}
 	runCases(t, []tc{
 		{name: "text", setup: twice, args: []string{"providers", "list"},
-			want: expect{code: 0, stdout: []string{"1 role(s) registered more than once", dupRole + ": providers 1, 3", "deregister <id>"}, notStdout: []string{otherRole + ": providers"}},
+			want: expect{code: 0, stdout: []string{"1 role(s) registered more than once", dupRole + ": providers 1, 3",
+				"SysdigProviderId output", "sysdig-connect --api-url ", " deregister <id> --role-arn " + dupRole}, notStdout: []string{otherRole + ": providers", "the ProviderId output"}},
 			after: func(t *testing.T, h *harness, _ string) {
 				if n := len(h.emu.Requests()); n != 1 {
 					t.Errorf("%d requests, want one list for the whole tenant", n)
@@ -34,7 +35,7 @@ func TestProvidersListFlagsDuplicateRoles(t *testing.T) {
 		{name: "no duplicates, no warning", setup: seed(otherRole, "single"), args: []string{"providers", "list"},
 			want: expect{code: 0, noStderr: true, notStdout: []string{"more than once"}}},
 		{name: "tenant without the v2 list", opts: []sysdigemu.Option{sysdigemu.WithoutV2ProviderList()}, args: []string{"--provider-api", "v2", "providers", "list"},
-			want: expect{code: 1, stderr: []string{"does not list providers", "--provider-api v1"}}},
+			want: expect{code: 1, stderr: []string{"does not list providers", "sysdig-connect --api-url ", " --provider-api v1 providers list"}}},
 	})
 }
 

@@ -113,6 +113,7 @@ func (a *app) token() (token, source string, err error) {
 func (a *app) readToken() (token, source string, err error) {
 	if id := strings.TrimSpace(a.g.TokenSecret); id != "" {
 		if a.deps.SecretsManager == nil {
+			//msg:internal test wiring only: the program always configures the client
 			return "", "", errors.New("no Secrets Manager client configured")
 		}
 		what := fmt.Sprintf("read the Sysdig API token from --token-secret %s", clean(id, 300))

@@ -90,7 +90,7 @@ func TestTenantWithoutProviderList(t *testing.T) {
 		{name: "create registers", onExisting: "Fail", wantCalls: []string{"POST /api/v2/providers"}},
 		{name: "adopt with nothing to adopt registers", onExisting: "Adopt", wantCalls: []string{"GET /api/v2/providers", "POST /api/v2/providers"}},
 		{name: "409 fails and says what to do", seed: true, onExisting: "Fail",
-			wantErr:   []string{"already has a provider for role " + roleARN, "409", "does not list providers", "sysdig-connect --api-url ", " deregister <id> --role-arn " + roleARN, "retry"},
+			wantErr:   []string{"already has a provider for role " + roleARN, "409", "does not list providers", "SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url ", "readable only by its function", " deregister <id> --role-arn " + roleARN, "retry"},
 			wantCalls: []string{"POST /api/v2/providers", "GET /api/v2/providers"}},
 		{name: "409 with Adopt fails the same way", seed: true, onExisting: "Adopt",
 			wantErr:   []string{"does not list providers", "neither name nor adopt it"},

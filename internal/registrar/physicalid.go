@@ -55,7 +55,7 @@ func NoneID(requestID string) string {
 
 // ErrNotAProvider marks a PhysicalResourceId that names no provider (a NoneID, or an id
 // this function never answered).
-var ErrNotAProvider = errors.New("physical id names no Sysdig provider")
+var ErrNotAProvider = errors.New("physical id names no Sysdig provider") //msg:internal a sentinel compared with errors.Is
 
 var providerIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,128}$`)
 

@@ -343,18 +343,24 @@ func unclearNote(props ProviderProperties, id string) string {
 }
 
 // deregisterCommand is the sysdig-connect command that removes provider id by hand,
-// complete and pasteable: the stack's Sysdig URL, its token secret (read with the AWS
-// credentials of its account) and API version, and the role the provider must hold.
+// complete and pasteable by whoever holds the token: the stack's Sysdig URL and API
+// version, and the role the provider must hold. The token goes in the environment, not
+// --token-secret: a secret the stack created (ApiToken, and the Organizations deployer's)
+// denies every reader but the function, so a command naming it would fail with
+// AccessDenied for the person who reads the Reason.
 func deregisterCommand(c Connection, api sysdig.APIVersion, id, roleARN string) string {
-	cmd := "sysdig-connect --api-url " + c.BaseURL + " --token-secret " + c.SecretID
+	cmd := "SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url " + c.BaseURL
 	if api == sysdig.V2 {
 		cmd += " --provider-api v2"
 	}
 	if c.SkipTLSVerify {
 		cmd += " --insecure-skip-tls-verify"
 	}
-	return cmd + " deregister " + id + " --role-arn " + roleARN
+	return cmd + " deregister " + id + " --role-arn " + roleARN + tokenNote
 }
+
+// tokenNote follows every command a Reason or warning suggests: where the token comes from.
+const tokenNote = " (<token>: a Sysdig Monitor administrator's API token; the stack's token secret may be readable only by its function)"
 
 func roleNotAssumableYet(err error) bool {
 	var apiErr *sysdig.APIError
@@ -537,7 +543,7 @@ func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Reque
 		// and this is the cleanup of the old one), or the request is forged. Failing would
 		// leave the stack stuck in DELETE_FAILED; the old provider is left for a person.
 		r.logger.Warn("provider left at Sysdig: "+refused.Error()+"; remove it with "+
-			deregisterCommand(Connection{BaseURL: ref.BaseURL, SecretID: "<the secret with that Sysdig's token>", SkipTLSVerify: skipTLS}, ref.API, ref.ID, ref.RoleARN),
+			deregisterCommand(Connection{BaseURL: ref.BaseURL, SkipTLSVerify: skipTLS}, ref.API, ref.ID, ref.RoleARN),
 			slog.String("provider_id", ref.ID), slog.String("sysdig_api_url", ref.BaseURL))
 		return done, nil
 	}

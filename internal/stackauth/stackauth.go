@@ -76,6 +76,7 @@ func New(api API, stackSetName string, opts ...Option) (*Checker, error) {
 		o(c)
 	}
 	if c.stackSet == "" {
+		//msg:internal main builds the checker only with a name
 		return nil, errors.New("stackauth: no StackSet name")
 	}
 	if c.callAs == "" {

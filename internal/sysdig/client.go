@@ -63,6 +63,7 @@ type Option func(*Client)
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *Client) {
 		if hc == nil {
+			//msg:internal a programming error: the option is set in code
 			c.optErrs = append(c.optErrs, errors.New("sysdig: WithHTTPClient(nil): pass an *http.Client or leave the option out"))
 			return
 		}
@@ -90,6 +91,7 @@ func WithLogger(l *slog.Logger) Option {
 func WithRequestTimeout(d time.Duration) Option {
 	return func(c *Client) {
 		if d <= 0 {
+			//msg:internal a programming error: the option is set in code
 			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: request timeout %s must be positive", d))
 			return
 		}
@@ -102,6 +104,7 @@ func WithRequestTimeout(d time.Duration) Option {
 func WithRetry(initial, max time.Duration, maxAttempts int) Option {
 	return func(c *Client) {
 		if initial <= 0 || max < initial || maxAttempts < 1 {
+			//msg:internal a programming error: the option is set in code
 			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: WithRetry(%s, %s, %d): expected 0 < initial <= max and at least 1 attempt", initial, max, maxAttempts))
 			return
 		}
@@ -115,6 +118,7 @@ func WithRetry(initial, max time.Duration, maxAttempts int) Option {
 func WithConcurrentInstances(n int) Option {
 	return func(c *Client) {
 		if n < 1 {
+			//msg:internal a programming error: the option is set in code
 			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: WithConcurrentInstances(%d): expected at least 1", n))
 			return
 		}
@@ -128,6 +132,7 @@ func WithConcurrentInstances(n int) Option {
 func WithRateLimit(perMinute int) Option {
 	return func(c *Client) {
 		if perMinute < 1 {
+			//msg:internal a programming error: the option is set in code
 			c.optErrs = append(c.optErrs, fmt.Errorf("sysdig: WithRateLimit(%d): expected at least 1 request per minute", perMinute))
 			return
 		}
@@ -197,6 +202,7 @@ func New(baseURL, token string, opts ...Option) (*Client, error) {
 		case *http.Transport:
 			tr = t.Clone()
 		default:
+			//msg:internal a programming error: the option is set in code
 			return nil, fmt.Errorf("sysdig: WithInsecureSkipVerify needs an *http.Transport, the HTTP client has a %T: configure TLS on that transport instead", t)
 		}
 		if tr.TLSClientConfig == nil {

@@ -126,7 +126,7 @@ func TestCreateAnswerStreamed(t *testing.T) {
 			return int64(len(b))
 		}, wantID: "7", readAll: true, maxAsk: 64 << 10},
 		{name: "list without the role", v: sysdig.V1, answer: func(w http.ResponseWriter) int64 { return streamList(w, many, -1, "") },
-			wantErr: []string{"answered 200 but", "list of 20000 providers has none for role " + roleA, "check the providers in Sysdig"}, readAll: true, maxAsk: 64 << 10},
+			wantErr: []string{"answered 200 but", "list of 20000 providers has none for role " + roleA, "check the providers in Sysdig (SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url http://127.0.0.1:"}, readAll: true, maxAsk: 64 << 10},
 		{name: "oversized HTML", v: sysdig.V1, answer: func(w http.ResponseWriter) int64 {
 			_, _ = io.WriteString(w, html)
 			return int64(len(html))

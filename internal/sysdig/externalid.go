@@ -97,6 +97,7 @@ func DecodeExternalID(path string, body []byte) (ExternalIDInfo, error) {
 		}
 		info.ExternalID = decodeScalar(v.User.Customer.ExternalID)
 	default:
+		//msg:internal a programming error: only the two paths are asked
 		return ExternalIDInfo{}, fmt.Errorf("sysdig: no external id decoder for path %q: expected %s or %s", capText(printable(path), 100), CloudInformationPath, UsersMePath)
 	}
 	info.ExternalID = strings.TrimSpace(info.ExternalID)

@@ -40,6 +40,7 @@ func (v APIVersion) collection() (string, error) {
 	case V2:
 		return "/api/v2/providers", nil
 	}
+	//msg:internal a programming error, or a sentinel never shown
 	return "", fmt.Errorf("sysdig: unknown providers API version %q: use sysdig.V1 or sysdig.V2", string(v))
 }
 
@@ -239,7 +240,7 @@ func (c *Client) createProvider(ctx context.Context, v APIVersion, spec Provider
 		case err != nil:
 			return err
 		case !ok:
-			return &streamError{err: fmt.Errorf("sysdig: its list of %d providers has none for role %s, so the answer does not say whether Sysdig registered it: check the providers in Sysdig (sysdig-connect providers list) before retrying", listed, spec.RoleARN)}
+			return &streamError{err: fmt.Errorf("sysdig: its list of %d providers has none for role %s, so the answer does not say whether Sysdig registered it: check the providers in Sysdig (SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url %s%s providers list) before retrying", listed, spec.RoleARN, c.base.String(), apiFlag(v))}
 		}
 		return nil
 	}
@@ -370,4 +371,12 @@ func (c *Client) deleteProvider(ctx context.Context, v APIVersion, id string) er
 	}
 	_, err = c.do(ctx, request{method: http.MethodDelete, path: path})
 	return err
+}
+
+// apiFlag is the sysdig-connect flag that selects v, for the commands a message suggests.
+func apiFlag(v APIVersion) string {
+	if v == V2 {
+		return " --provider-api v2"
+	}
+	return ""
 }

@@ -40,6 +40,7 @@ func decodeProviders(v APIVersion, r io.Reader, visitOne, visit func(Provider) b
 		what, want, itemOf = "create answer", `{"provider":{…}} or {"providers":[…]}`, "create answer"
 	}
 	unexpected := func(format string, args ...any) error {
+		//msg:internal the callers' formats are collected as "sysdig: the %s %s <format>"
 		return &streamError{err: fmt.Errorf("sysdig: the %s %s "+format, append([]any{v, what}, args...)...), foreign: true}
 	}
 	shape := func(err error) error {
@@ -231,7 +232,7 @@ func (t *transportReader) Read(p []byte) (int, error) {
 }
 
 // errStopVisit ends a list early: the visitor has what it wanted.
-var errStopVisit = errors.New("stop")
+var errStopVisit = errors.New("stop") //msg:internal a programming error, or a sentinel never shown
 
 func ignoreStop(err error) error {
 	if errors.Is(err, errStopVisit) {
