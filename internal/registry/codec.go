@@ -38,6 +38,19 @@ func Encode(r Record) map[string]types.AttributeValue {
 		}
 		item[AttrRegions] = &types.AttributeValueMemberL{Value: l}
 	}
+	if len(r.Replaced) > 0 {
+		l := make([]types.AttributeValue, len(r.Replaced))
+		for i, p := range r.Replaced {
+			l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				AttrProviderID: &types.AttributeValueMemberS{Value: p.ProviderID},
+				AttrRoleARN:    &types.AttributeValueMemberS{Value: p.RoleARN},
+				AttrAPI:        &types.AttributeValueMemberS{Value: p.API},
+				AttrSysdigURL:  &types.AttributeValueMemberS{Value: p.SysdigURL},
+				AttrOrigin:     &types.AttributeValueMemberS{Value: string(p.Origin)},
+			}}
+		}
+		item[AttrReplaced] = &types.AttributeValueMemberL{Value: l}
+	}
 	return item
 }
 
@@ -61,10 +74,9 @@ func Decode(item map[string]types.AttributeValue) (Record, error) {
 		UpdatedAt:  d.time(AttrUpdatedAt, true),
 		LastStatus: d.optional(AttrLastStatus),
 		Regions:    d.list(AttrRegions),
+		Replaced:   d.replaced(),
 	}
-	if d.err == nil && r.Origin != OriginCreated && r.Origin != OriginAdopted {
-		d.fail("attribute %s is %q, not %q or %q", AttrOrigin, r.Origin, OriginCreated, OriginAdopted)
-	}
+	d.origin(AttrOrigin, r.Origin)
 	if d.err == nil && r.State != StateActive && r.State != StateRemoved {
 		d.fail("attribute %s is %q, not %q or %q", AttrState, r.State, StateActive, StateRemoved)
 	}
@@ -140,6 +152,48 @@ func (d *decoder) list(name string) []string {
 			return nil
 		}
 		out = append(out, s.Value)
+	}
+	return out
+}
+
+func (d *decoder) origin(name string, o Origin) {
+	if d.err == nil && o != OriginCreated && o != OriginAdopted {
+		d.fail("attribute %s is %q, not %q or %q", name, o, OriginCreated, OriginAdopted)
+	}
+}
+
+// replaced reads AttrReplaced: every element must hold every attribute.
+func (d *decoder) replaced() []Superseded {
+	v, present := d.item[AttrReplaced]
+	if !present {
+		return nil
+	}
+	l, ok := v.(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail("attribute %s is not a list", AttrReplaced)
+		return nil
+	}
+	out := make([]Superseded, 0, len(l.Value))
+	for i, e := range l.Value {
+		m, ok := e.(*types.AttributeValueMemberM)
+		if !ok {
+			d.fail("attribute %s: element %d is not a map", AttrReplaced, i)
+			return nil
+		}
+		sub := decoder{item: m.Value}
+		p := Superseded{
+			ProviderID: sub.required(AttrProviderID),
+			RoleARN:    sub.required(AttrRoleARN),
+			API:        sub.required(AttrAPI),
+			SysdigURL:  sub.required(AttrSysdigURL),
+			Origin:     Origin(sub.required(AttrOrigin)),
+		}
+		sub.origin(AttrOrigin, p.Origin)
+		if sub.err != nil {
+			d.fail("attribute %s: element %d: %w", AttrReplaced, i, sub.err)
+			return nil
+		}
+		out = append(out, p)
 	}
 	return out
 }

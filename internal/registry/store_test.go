@@ -96,6 +96,8 @@ func TestPutGet(t *testing.T) {
 	missingID := rec("100000000004", "")
 	removedNoTime := rec("100000000005", "45")
 	removedNoTime.State = StateRemoved
+	replaced := rec("100000000007", "47")
+	replaced.Replaced = []Superseded{{ProviderID: "30", RoleARN: "arn:aws:iam::100000000007:role/Old", API: "v1", SysdigURL: "https://app.sysdigcloud.com", Origin: OriginAdopted}}
 	badOrigin := rec("100000000006", "46")
 	badOrigin.Origin = "guessed"
 	cases := []struct {
@@ -106,6 +108,7 @@ func TestPutGet(t *testing.T) {
 		{"active with every field", rec("100000000001", "42"), ""},
 		{"removed", removed, ""},
 		{"optional fields empty", bare, ""},
+		{"with a superseded provider", replaced, ""},
 		{"no provider id", missingID, "attribute ProviderId is missing"},
 		{"removed without a time", removedNoTime, "attribute RemovedAt is missing"},
 		{"unknown origin", badOrigin, `attribute Origin is "guessed"`},
@@ -167,6 +170,12 @@ func TestGetStrict(t *testing.T) {
 		{"bad time", func(m map[string]types.AttributeValue) {
 			m[AttrCreatedAt] = &types.AttributeValueMemberS{Value: "yesterday"}
 		}, "attribute CreatedAt is not an RFC 3339 time"},
+		{"superseded provider without a role", func(m map[string]types.AttributeValue) {
+			m[AttrReplaced] = &types.AttributeValueMemberL{Value: []types.AttributeValue{&types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				AttrProviderID: &types.AttributeValueMemberS{Value: "3"}, AttrAPI: &types.AttributeValueMemberS{Value: "v1"},
+				AttrSysdigURL: &types.AttributeValueMemberS{Value: "https://x"}, AttrOrigin: &types.AttributeValueMemberS{Value: "created"},
+			}}}}
+		}, "attribute Replaced: element 0: attribute RoleArn is missing"},
 		{"regions not a list", func(m map[string]types.AttributeValue) {
 			m[AttrRegions] = &types.AttributeValueMemberS{Value: "eu-west-1"}
 		}, "attribute Regions is not a list"},
