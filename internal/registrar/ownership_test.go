@@ -329,3 +329,29 @@ func TestCreateFailsWhenTheRecordCannotBeWritten(t *testing.T) {
 		t.Fatalf("the FAILED answer names %s; Sysdig holds %+v", ref.ID, ps)
 	}
 }
+
+// A Create that fails after Sysdig registered the provider records it all the same, so
+// that the rollback's Delete removes it with one call whatever Sysdig's read answers look
+// like.
+func TestFailedCreateIsRecordedForItsRollback(t *testing.T) {
+	e := newEnv(t, nil, sysdigemu.WithoutStatusInWriteAnswers(), sysdigemu.WithoutRoleInReadAnswers())
+	store := e.useRegistry()
+	// The read back after the POST (the answer has no status) fails for good.
+	e.emu.Inject(sysdigemu.Fault{Method: "GET", PathPrefix: "/api/providers/", Statuses: []int{400}})
+	res, err := e.create(e.props())
+	if err == nil || !strings.Contains(err.Error(), "could not read it back") {
+		t.Fatalf("Create: %v", err)
+	}
+	ref := refOf(t, res)
+	if rec := mustGet(t, store); rec.ProviderID != ref.ID || rec.State != registry.StateActive {
+		t.Fatalf("record of the failed Create: %+v", rec)
+	}
+	n := len(e.emu.Requests())
+	if res, err := e.delete(res.PhysicalResourceID, e.props()); err != nil || res.Refused {
+		t.Fatalf("rollback Delete: %+v %v", res, err)
+	}
+	equalCalls(t, "rollback Delete", e.calls(n), "DELETE /api/providers/"+ref.ID)
+	if ps := e.emu.Providers(); len(ps) != 0 {
+		t.Fatalf("Sysdig still holds %+v", ps)
+	}
+}
