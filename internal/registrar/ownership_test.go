@@ -355,3 +355,38 @@ func TestFailedCreateIsRecordedForItsRollback(t *testing.T) {
 		t.Fatalf("Sysdig still holds %+v", ps)
 	}
 }
+
+// An Update whose PUT finds the registry's provider gone registers the role again and keeps
+// the old id as superseded, so that CloudFormation's cleanup Delete of it is allowed (its
+// DELETE answers 404, which is done).
+func TestRegistryUpdateOfALostProvider(t *testing.T) {
+	e := newEnv(t, nil)
+	store := e.useRegistry()
+	created := e.mustCreate(e.props())
+	old := refOf(t, created)
+	c, err := sysdig.New(e.url, sysdigemu.DefaultToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteProvider(context.Background(), sysdig.V1, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.update(created.PhysicalResourceID, e.props(PropAlias, "b"), e.props())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := refOf(t, res); ref.ID == old.ID {
+		t.Fatalf("Update answered the lost provider %s", ref.ID)
+	}
+	if rec := mustGet(t, store); len(rec.Replaced) != 1 || rec.Replaced[0].ProviderID != old.ID {
+		t.Fatalf("record %+v", rec)
+	}
+	n := len(e.emu.Requests())
+	if res, err := e.delete(created.PhysicalResourceID, e.props()); err != nil || res.Refused {
+		t.Fatalf("cleanup Delete: %+v %v", res, err)
+	}
+	equalCalls(t, "cleanup Delete", e.calls(n), "DELETE /api/providers/"+old.ID)
+	if rec := mustGet(t, store); len(rec.Replaced) != 0 || rec.State != registry.StateActive {
+		t.Fatalf("record after the cleanup %+v", rec)
+	}
+}
