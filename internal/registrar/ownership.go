@@ -169,11 +169,31 @@ func (r *Registrar) recordRegistration(ctx context.Context, req customresource.R
 	}
 	if superseded != nil {
 		rec.Replaced = append(slices.Clone(rec.Replaced), *superseded)
+		if drop := len(rec.Replaced) - maxReplaced; drop > 0 {
+			// Replacements whose cleanup never came: the record stays small, and a late
+			// cleanup Delete of the oldest is refused (the provider is left, with a warning).
+			r.logger.Warn("the registry of record forgets superseded providers CloudFormation never deleted",
+				slog.Any("provider_ids", providerIDs(rec.Replaced[:drop])))
+			rec.Replaced = rec.Replaced[drop:]
+		}
 	}
 	if err := r.registry.Put(ctx, rec); err != nil {
 		return fmt.Errorf("provider %s is registered at Sysdig but the registry of record could not record it: %w", ref.ID, err)
 	}
 	return nil
+}
+
+// maxReplaced bounds Replaced: CloudFormation deletes a superseded provider right after
+// the replacing Update (or the rollback deletes the new one), so more than a few pending
+// means cleanups that never came.
+const maxReplaced = 8
+
+func providerIDs(ps []registry.Superseded) []string {
+	ids := make([]string, len(ps))
+	for i, p := range ps {
+		ids[i] = p.ProviderID
+	}
+	return ids
 }
 
 // supersededOf is the registry's description of ref, for Replaced.

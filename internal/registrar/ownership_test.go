@@ -390,3 +390,25 @@ func TestRegistryUpdateOfALostProvider(t *testing.T) {
 		t.Fatalf("record after the cleanup %+v", rec)
 	}
 }
+
+// Replacements whose cleanup Delete never comes do not grow the record without bound.
+func TestRegistryBoundsSupersededProviders(t *testing.T) {
+	e := newEnv(t, nil)
+	store := e.useRegistry()
+	role := func(i int) string { return fmt.Sprintf("arn:aws:iam::%s:role/sysdig-role-r%d", account, i) }
+	res := e.mustCreate(e.props(PropRoleARN, role(0)))
+	for i := 1; i <= maxReplaced+2; i++ {
+		next, err := e.update(res.PhysicalResourceID, e.props(PropRoleARN, role(i)), e.props(PropRoleARN, role(i-1)))
+		if err != nil {
+			t.Fatalf("replacement %d: %v", i, err)
+		}
+		res = next
+	}
+	rec := mustGet(t, store)
+	if len(rec.Replaced) != maxReplaced || rec.Replaced[len(rec.Replaced)-1].RoleARN != role(maxReplaced+1) || rec.RoleARN != role(maxReplaced+2) {
+		t.Fatalf("record holds %d superseded providers (last %+v), role %s", len(rec.Replaced), rec.Replaced[len(rec.Replaced)-1], rec.RoleARN)
+	}
+	if !strings.Contains(e.logs.String(), "forgets superseded providers") {
+		t.Error("no warning names the providers forgotten")
+	}
+}
