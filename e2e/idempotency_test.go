@@ -20,6 +20,7 @@ import (
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/localrun"
 	"sysdig-aws-connect/internal/registrar"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
 
@@ -70,8 +71,11 @@ func (d duplicate) answers(env *localrun.Env) []string {
 	return out
 }
 
+// idempotentEnv runs the registrar with both of the deployer's tables: the record of
+// requests and the registry of record.
 func idempotentEnv(t *testing.T, opts localrun.Options) *localrun.Env {
 	opts.Idempotency = true
+	opts.Registry = true
 	if opts.FunctionTimeout == 0 {
 		opts.FunctionTimeout = orgFunctionTimeout(t)
 	}
@@ -258,6 +262,13 @@ func TestDeliveryThatDiesAfterSysdigRegistered(t *testing.T) {
 	}
 	if !slices.ContainsFunc(env.Logs(), func(l string) bool { return strings.Contains(l, "answering with it") }) {
 		t.Fatal("the resumed registration was not logged")
+	}
+	// The delivery that took over recorded the provider in the registry of record.
+	rctx, rcancel := context.WithTimeout(context.Background(), time.Minute)
+	defer rcancel()
+	rec, ok, err := registry.New(env.Dynamo.Client(), localrun.RegistryTable).Get(rctx, registry.Key{StackID: stackIDFor(localrun.AccountID), LogicalResourceID: "SysdigProvider"})
+	if err != nil || !ok || rec.ProviderID != registered.ID || rec.State != registry.StateActive {
+		t.Fatalf("registry of record: %+v (found %v): %v", rec, ok, err)
 	}
 
 	// The stack's Delete removes it: it was created by the stack, not adopted.

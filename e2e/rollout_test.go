@@ -25,13 +25,16 @@ type rolloutConfig struct {
 	accounts  int
 	instances int
 	perMinute int
+	// noRegistry runs the registrar without the registry of record (as before it existed:
+	// each Delete reads the provider by id first), for comparison.
+	noRegistry bool
 }
 
 // phase is what one half of a rollout (every Create, or every Delete) measured.
 type phase struct {
 	name       string
 	wall       time.Duration
-	callsFloor int // Sysdig calls the phase needs at the least (1 per Create, 2 per Delete)
+	callsFloor int // Sysdig calls the phase needs at the least (1 per Create, 1 per Delete)
 	calls      int // Sysdig calls made, 429s included
 	throttled  int // of which answered 429
 	bytes      int64
@@ -72,9 +75,11 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		// goes before any answer has stated the limit.
 		Sysdig: []sysdigemu.Option{sysdigemu.WithRateLimitPerMinute(cfg.perMinute, cfg.instances)},
 		// As the deployer runs the registrar: CONCURRENT_INSTANCES from RegistrarConcurrency,
-		// topic requests authenticated against the StackSet, duplicates recognised.
+		// topic requests authenticated against the StackSet, duplicates recognised, every
+		// registration in the registry of record.
 		FunctionEnv: orgFunctionEnv(cfg.instances),
 		Idempotency: true,
+		Registry:    !cfg.noRegistry,
 		LogWriter:   io.Discard,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -117,7 +122,13 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		}
 	}
 
-	res.delete = runPhase(tb, env, "Delete", accounts, 2, func(i int) string { return physical[i] }, nil)
+	// The registry holds each provider: its Delete is the DELETE alone (without it, a read
+	// by id comes first).
+	deleteCalls := 1
+	if cfg.noRegistry {
+		deleteCalls = 2
+	}
+	res.delete = runPhase(tb, env, "Delete", accounts, deleteCalls, func(i int) string { return physical[i] }, nil)
 	for _, p := range env.Sysdig.Providers() {
 		if p.ID != unrelated {
 			res.leaked++
@@ -209,7 +220,7 @@ func memberStackID(account string) string {
 
 // check fails tb unless the rollout was correct: every account registered exactly once
 // and deregistered, nothing failed, and no more Sysdig calls or bytes per account than
-// the design allows (1 call per Create, 2 per Delete, 429 answers aside; bytes that do
+// the design allows (1 call per Create, 1 per Delete, 429 answers aside; bytes that do
 // not grow with the number of accounts). Timing is never asserted.
 func (r rolloutResult) check(tb testing.TB) {
 	tb.Helper()
@@ -242,7 +253,7 @@ func (r rolloutResult) check(tb testing.TB) {
 // table renders the figures the benchmark prints.
 func (r rolloutResult) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute)
+	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute, registry of record %v\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute, !r.cfg.noRegistry)
 	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s %12s %6s %10s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed", "secret-reads", "conns", "auth-calls")
 	for _, p := range []phase{r.create, r.delete} {
 		bound := p.bound(r.cfg.perMinute)
@@ -275,7 +286,8 @@ func TestRollout200(t *testing.T) {
 
 // BenchmarkRollout measures a rollout of ROLLOUT_ACCOUNTS (default 1000) accounts through
 // ROLLOUT_INSTANCES (5) instances against a Sysdig limited to ROLLOUT_RATE_PER_MINUTE
-// (3000) requests per minute, and prints, for the Creates and the Deletes: wall time, the
+// (3000) requests per minute (with the registry of record, unless ROLLOUT_REGISTRY=0, which
+// runs the registrar as it was before it, for comparison), and prints, for the Creates and the Deletes: wall time, the
 // bound (calls needed ÷ rate), their ratio, calls per account, 429 answers, bytes from
 // Sysdig per account and failures. One run is one rollout: use -benchtime 1x.
 func BenchmarkRollout(b *testing.B) {
@@ -283,6 +295,8 @@ func BenchmarkRollout(b *testing.B) {
 		accounts:  envInt(b, "ROLLOUT_ACCOUNTS", 1000),
 		instances: envInt(b, "ROLLOUT_INSTANCES", 5),
 		perMinute: envInt(b, "ROLLOUT_RATE_PER_MINUTE", 3000),
+		// envInt takes positive numbers only: 0 is read here.
+		noRegistry: os.Getenv("ROLLOUT_REGISTRY") == "0",
 	}
 	var r rolloutResult
 	for b.Loop() {

@@ -31,13 +31,3 @@ func newIdempotencyTable(scope constructs.Construct) awsdynamodb.CfnTable {
 	})
 	return t
 }
-
-// idempotencyStatement lets the registrar read and write the table's items, nothing else.
-func idempotencyStatement(t awsdynamodb.CfnTable) interface{} {
-	return map[string]interface{}{
-		"Sid":      "IdempotencyRecords",
-		"Effect":   "Allow",
-		"Action":   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-		"Resource": t.AttrArn(),
-	}
-}

@@ -98,6 +98,8 @@ type OrgStack struct {
 	// Operations is the nested stack with the registrar's alarms and dashboard
 	// (OperationsStack), read from S3 like the member template.
 	Operations awscloudformation.CfnStack
+	// RegistryTable is the registry of record (registry_table.go).
+	RegistryTable awsdynamodb.CfnTable
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -207,7 +209,7 @@ func (s *OrgStack) parameters(publishable bool) {
 		Default:     jsii.Number(DefaultRegistrarConcurrency),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(1000),
-		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
+		Description: jsii.String("Registrations the registrar runs at once (the rest queue); they share Sysdig's rate limit."),
 	})
 	s.logRetentionParam()
 	s.hardeningParams()
@@ -280,7 +282,8 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
 	s.IdempotencyTable = newIdempotencyTable(s.Stack)
 	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
-	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
+	s.addRegistryTable(registrar)
+	registrar.Statements = append(registrar.Statements, tableItemsStatement(s.IdempotencyTable, s.RegistryTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	s.harden(s.Registrar)
 	s.AlarmRouting = s.alarmRouting(true)
@@ -495,6 +498,7 @@ func (s *OrgStack) outputs() {
 	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutRegistrarLogGroup, "Log group of the registrar (read it when a registration fails).", s.Registrar.LogGroup.LogGroupName(), nil)
 	s.permissionsVersionOutput()
+	s.output(OutRegistryTableName, "Registry of record.", s.RegistryTable.Ref(), nil)
 }
 
 func (s *OrgStack) acknowledgeValidationWarnings() {

@@ -393,7 +393,7 @@ func (s *Server) get(w http.ResponseWriter, v, id string) {
 	var out map[string]any
 	if ok {
 		p.Gets++
-		out = map[string]any{"provider": wire(v, p)}
+		out = map[string]any{"provider": s.readAnswer(v, p)}
 	}
 	s.mu.Unlock()
 	if !ok {

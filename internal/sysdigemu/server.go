@@ -78,6 +78,7 @@ type Server struct {
 	noV2List      bool
 	noWriteStatus bool
 	listOnCreate  bool
+	noReadRole    bool // readshape.go
 	logger        *slog.Logger
 
 	mu        sync.Mutex
