@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
@@ -69,10 +70,11 @@ func (f *fakeRegistry) List(_ context.Context, fn func(registry.Record) error) e
 
 // fakeSysdig answers GetProvider from a map; a missing id answers 404.
 type fakeSysdig struct {
-	mu    sync.Mutex
-	provs map[string]sysdig.Provider
-	errs  map[string]error
-	gets  int
+	mu      sync.Mutex
+	provs   map[string]sysdig.Provider
+	errs    map[string]error
+	gets    int
+	deleted []string
 }
 
 func (f *fakeSysdig) GetProvider(_ context.Context, _ sysdig.APIVersion, id string) (sysdig.Provider, error) {
@@ -92,3 +94,30 @@ func (f *fakeSysdig) GetProvider(_ context.Context, _ sysdig.APIVersion, id stri
 var errDenied = errors.New("AccessDenied: not authorized")
 
 func acct(n int) string { return fmt.Sprintf("1111000000%02d", n) }
+
+func (f *fakeRegistry) MarkRemoved(_ context.Context, k registry.Key, providerID string, at time.Time) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.recs {
+		if f.recs[i].Key == k {
+			if f.recs[i].ProviderID != providerID {
+				return fmt.Errorf("the record holds provider %s, not %s", f.recs[i].ProviderID, providerID)
+			}
+			f.recs[i].State, f.recs[i].RemovedAt = registry.StateRemoved, at
+			f.removed = append(f.removed, providerID)
+			return nil
+		}
+	}
+	return errors.New("no such record")
+}
+
+func (f *fakeSysdig) DeleteProvider(_ context.Context, _ sysdig.APIVersion, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.deleted = append(f.deleted, id)
+	if _, ok := f.provs[id]; !ok {
+		return &sysdig.APIError{StatusCode: http.StatusNotFound}
+	}
+	delete(f.provs, id)
+	return nil
+}

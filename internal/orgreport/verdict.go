@@ -30,7 +30,7 @@ var errorWords = []string{"error", "fail", "invalid", "unauthorized", "denied", 
 // failed comes first (nothing else can be trusted), then a registration with nothing
 // left to own it, then the StackSet's state, then Sysdig's side.
 func classify(f *facts, st Stack, sysdigOn bool) Row {
-	row := Row{AccountID: f.id, AccountName: f.acct.Name, AccountState: f.acct.State, OU: f.acct.OU}
+	row := Row{AccountID: f.id, AccountName: f.acct.Name, AccountState: f.acct.State, OU: f.acct.OU, src: f}
 	if !f.inTarget {
 		row.OU = ""
 	}
