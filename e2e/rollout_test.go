@@ -31,7 +31,7 @@ type rolloutConfig struct {
 type phase struct {
 	name       string
 	wall       time.Duration
-	callsFloor int // Sysdig calls the phase needs at the least (1 per Create, 2 per Delete)
+	callsFloor int // Sysdig calls the phase needs at the least (1 per Create, 1 per Delete)
 	calls      int // Sysdig calls made, 429s included
 	throttled  int // of which answered 429
 	bytes      int64
@@ -72,9 +72,11 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		// goes before any answer has stated the limit.
 		Sysdig: []sysdigemu.Option{sysdigemu.WithRateLimitPerMinute(cfg.perMinute, cfg.instances)},
 		// As the deployer runs the registrar: CONCURRENT_INSTANCES from RegistrarConcurrency,
-		// topic requests authenticated against the StackSet, duplicates recognised.
+		// topic requests authenticated against the StackSet, duplicates recognised, every
+		// registration in the registry of record.
 		FunctionEnv: orgFunctionEnv(cfg.instances),
 		Idempotency: true,
+		Registry:    true,
 		LogWriter:   io.Discard,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -117,7 +119,8 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		}
 	}
 
-	res.delete = runPhase(tb, env, "Delete", accounts, 2, func(i int) string { return physical[i] }, nil)
+	// The registry holds each provider: its Delete is the DELETE alone.
+	res.delete = runPhase(tb, env, "Delete", accounts, 1, func(i int) string { return physical[i] }, nil)
 	for _, p := range env.Sysdig.Providers() {
 		if p.ID != unrelated {
 			res.leaked++
@@ -209,7 +212,7 @@ func memberStackID(account string) string {
 
 // check fails tb unless the rollout was correct: every account registered exactly once
 // and deregistered, nothing failed, and no more Sysdig calls or bytes per account than
-// the design allows (1 call per Create, 2 per Delete, 429 answers aside; bytes that do
+// the design allows (1 call per Create, 1 per Delete, 429 answers aside; bytes that do
 // not grow with the number of accounts). Timing is never asserted.
 func (r rolloutResult) check(tb testing.TB) {
 	tb.Helper()

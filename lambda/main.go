@@ -22,6 +22,7 @@ import (
 	"sysdig-aws-connect/internal/customresource"
 	"sysdig-aws-connect/internal/dedupe"
 	"sysdig-aws-connect/internal/registrar"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/stackauth"
 	"sysdig-aws-connect/internal/tokensource"
 	"sysdig-aws-connect/internal/version"
@@ -52,6 +53,10 @@ const (
 	// envIdempotencyTable names the DynamoDB table of the requests already seen (the
 	// Organizations deployer sets it); unset, duplicate deliveries are not recognised.
 	envIdempotencyTable = "IDEMPOTENCY_TABLE"
+	// envRegistryTable names the DynamoDB table of the registry of record (the
+	// Organizations deployer sets it); unset, Update and Delete prove ownership by reading
+	// the provider at Sysdig.
+	envRegistryTable = "REGISTRY_TABLE"
 )
 
 func main() {
@@ -90,6 +95,11 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		registrar.WithAllowedTokenSecrets(strings.Split(os.Getenv(envAllowedSecretIDs), ",")...)}
 	if v, ok := os.LookupEnv(envAllowSkipTLSVerify); ok {
 		opts = append(opts, registrar.WithSkipTLSVerifyAllowed(strings.EqualFold(strings.TrimSpace(v), "true")))
+	}
+	if table := strings.TrimSpace(os.Getenv(envRegistryTable)); table != "" {
+		// The SDK reads AWS_ENDPOINT_URL_DYNAMODB itself (local runs).
+		opts = append(opts, registrar.WithRegistry(registry.New(dynamodb.NewFromConfig(cfg), table)))
+		logger.Info("the registry of record proves which provider a stack resource owns", slog.String("table", table))
 	}
 	handler := registrar.New(tokens, opts...)
 

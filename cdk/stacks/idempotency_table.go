@@ -11,7 +11,7 @@ import (
 // EnvIdempotencyTable names the function's idempotency table (lambda/main.go reads it).
 const EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
 
-const reasonNoPITR = "Records of requests in flight, deleted by TTL after 7 days: nothing worth restoring."
+const reasonNoPITR = "Requests in flight (7-day TTL)."
 
 // newIdempotencyTable is the registrar's record of the requests it has seen (SNS and
 // Lambda's asynchronous invocation deliver at least once; see internal/dedupe): on demand,
@@ -29,14 +29,4 @@ func newIdempotencyTable(scope constructs.Construct) awsdynamodb.CfnTable {
 	})
 	suppress(t, "AwsSolutions-DDB3", reasonNoPITR)
 	return t
-}
-
-// idempotencyStatement lets the registrar read and write the table's items, nothing else.
-func idempotencyStatement(t awsdynamodb.CfnTable) interface{} {
-	return map[string]interface{}{
-		"Sid":      "IdempotencyRecords",
-		"Effect":   "Allow",
-		"Action":   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
-		"Resource": t.AttrArn(),
-	}
 }

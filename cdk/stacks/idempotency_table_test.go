@@ -43,8 +43,9 @@ func TestOrgIdempotencyTable(t *testing.T) {
 	for _, st := range statements {
 		if strings.Contains(canon(st), "dynamodb:") {
 			found = append(found, canon(st))
-			equalJSON(t, "the registrar's table statement", st, `{"Sid":"IdempotencyRecords","Effect":"Allow",
-				"Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem"],"Resource":{"Fn::GetAtt":["IdempotencyTable","Arn"]}}`)
+			equalJSON(t, "the registrar's table statement", st, `{"Sid":"TableItems","Effect":"Allow",
+				"Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem"],
+				"Resource":[{"Fn::GetAtt":["IdempotencyTable","Arn"]},{"Fn::GetAtt":["RegistryTable","Arn"]}]}`)
 		}
 	}
 	if len(found) != 1 {
@@ -57,7 +58,7 @@ func TestOrgIdempotencyTable(t *testing.T) {
 		if id != "RegistrarRole" && strings.Contains(c, "dynamodb:") && (strings.Contains(c, "Item") || !strings.Contains(c, "dynamodb:DescribeTable")) {
 			t.Errorf("%s mentions DynamoDB actions", id)
 		}
-		if strings.Contains(c, `"IdempotencyTable"`) && id != "RegistrarRole" && id != "RegistrarFunction" {
+		if strings.Contains(c, `"IdempotencyTable"`) && id != "RegistrarRole" && id != "RegistrarFunction" && id != "RegistryTable" {
 			t.Errorf("%s refers to the idempotency table", id)
 		}
 	}

@@ -92,6 +92,8 @@ type OrgStack struct {
 
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
 	IdempotencyTable awsdynamodb.CfnTable
+	// RegistryTable is the registry of record (registry_table.go).
+	RegistryTable awsdynamodb.CfnTable
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -270,7 +272,7 @@ func (s *OrgStack) parameters(publishable bool) {
 		Default:     jsii.Number(DefaultRegistrarConcurrency),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(1000),
-		Description: jsii.String("Reserved concurrency of the registrar: registrations running at once (the rest wait in Lambda's queue). They share Sysdig's rate limit evenly; raise it only if Sysdig answers slowly."),
+		Description: jsii.String("Reserved concurrency of the registrar: registrations at once (the rest queue), sharing Sysdig's rate limit."),
 	})
 	s.logRetentionParam()
 	if publishable {
@@ -340,7 +342,8 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	registrar.MaxEventAgeSeconds = OrgMaxEventAgeSeconds
 	s.IdempotencyTable = newIdempotencyTable(s.Stack)
 	registrar.Environment[EnvIdempotencyTable] = s.IdempotencyTable.Ref()
-	registrar.Statements = append(registrar.Statements, idempotencyStatement(s.IdempotencyTable))
+	s.addRegistryTable(registrar)
+	registrar.Statements = append(registrar.Statements, tableItemsStatement(s.IdempotencyTable, s.RegistryTable))
 	s.Registrar = NewConnectorFunction(s.Stack, "Registrar", registrar)
 	registrarRoleArn := s.Registrar.Role.AttrArn()
 
@@ -543,6 +546,7 @@ func (s *OrgStack) outputs() {
 	s.output(OutOnPremUserName, "IAM user of the on-prem backend (sysdig-connect onprem rotate-key --user <this>).", s.OnPrem.User.Ref(), s.Conditions[CondCreateOnPremUser])
 	s.output(OutOnPremPolicy, "Attach this policy to OnPremPrincipalArn (it is in another account, or has a path).", s.OnPrem.PolicyJSON, s.Conditions[CondPrintOnPremPolicy])
 	s.output(OutRegistrarLogGroup, "Log group of the registrar (read it when a registration fails).", s.Registrar.LogGroup.LogGroupName(), nil)
+	s.output(OutRegistryTableName, "Registry of record.", s.RegistryTable.Ref(), nil)
 }
 
 func (s *OrgStack) acknowledgeValidationWarnings() {

@@ -24,6 +24,7 @@ import (
 	"sysdig-aws-connect/internal/lambdarun"
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/localdynamo"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdigemu"
 )
 
@@ -81,10 +82,16 @@ type Options struct {
 	// idempotency table, as the Organizations deployer has it, and sets the function's
 	// IDEMPOTENCY_TABLE and AWS_ENDPOINT_URL_DYNAMODB.
 	Idempotency bool
+	// Registry starts the local DynamoDB too, with the registry of record's table, as the
+	// Organizations deployer has it, and sets REGISTRY_TABLE (internal/registry).
+	Registry bool
 }
 
 // IdempotencyTable is the local idempotency table's name.
 const IdempotencyTable = "sysdig-aws-connect-idempotency"
+
+// RegistryTable is the local registry of record's table name.
+const RegistryTable = "sysdig-aws-connect-registry"
 
 // Env is a running local world.
 type Env struct {
@@ -173,16 +180,24 @@ func Start(ctx context.Context, opts Options) (env *Env, err error) {
 		"ALLOWED_TOKEN_SECRET_IDS": SecretName + "," + e.SecretARN,
 		"ALLOW_SKIP_TLS_VERIFY":    "false",
 	}
-	if opts.Idempotency {
+	if opts.Idempotency || opts.Registry {
 		if e.Dynamo, err = localdynamo.Start(ctx); err != nil {
 			return nil, fmt.Errorf("start the local DynamoDB: %w", err)
 		}
 		e.closers = append(e.closers, func() { _ = e.Dynamo.Close() })
+		fnEnv["AWS_ENDPOINT_URL_DYNAMODB"] = e.Dynamo.URL
+	}
+	if opts.Idempotency {
 		if _, err := e.Dynamo.CreateTable(ctx, dedupe.CreateTableInput(IdempotencyTable)); err != nil {
 			return nil, err
 		}
 		fnEnv["IDEMPOTENCY_TABLE"] = IdempotencyTable
-		fnEnv["AWS_ENDPOINT_URL_DYNAMODB"] = e.Dynamo.URL
+	}
+	if opts.Registry {
+		if _, err := e.Dynamo.CreateTable(ctx, registry.CreateTableInput(RegistryTable)); err != nil {
+			return nil, err
+		}
+		fnEnv["REGISTRY_TABLE"] = RegistryTable
 	}
 	for k, v := range opts.FunctionEnv {
 		fnEnv[k] = v

@@ -14,6 +14,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"sysdig-aws-connect/internal/customresource"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
 )
 
@@ -77,6 +78,10 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	}
 	if ref, ok := r.priorRegistration(prior, props); ok {
 		res, resumed, err := r.resume(ctx, client, ref, props)
+		if resumed && err == nil {
+			status, _ := res.Data["Status"].(string)
+			err = r.recordRegistration(ctx, req, ref, props, status, registry.Record{}, false, nil)
+		}
 		if resumed || err != nil {
 			return res, err
 		}
@@ -92,6 +97,11 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 			return customresource.Result{PhysicalResourceID: reg.ref.String()}, err
 		}
 		return customresource.Result{PhysicalResourceID: none}, err
+	}
+	// Recorded once Sysdig answered, before CloudFormation hears of it: the record, not the
+	// PhysicalResourceId, is what later requests must prove ownership against.
+	if err := r.recordRegistration(ctx, req, reg.ref, props, reg.provider.Status, registry.Record{}, false, nil); err != nil {
+		return customresource.Result{PhysicalResourceID: reg.ref.String()}, err
 	}
 	r.logger.Info("provider registered", slog.String("logical_id", req.LogicalResourceID),
 		slog.String("provider_id", reg.ref.ID), slog.Bool("adopted", !reg.created), slog.String("status", reg.provider.Status))
@@ -382,184 +392,4 @@ func providerResult(ref ProviderRef, status, alias string) customresource.Result
 		PhysicalResourceID: ref.String(),
 		Data:               map[string]any{"ProviderId": ref.ID, "Status": status, "Alias": alias},
 	}
-}
-
-func (r *Registrar) updateProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
-	oldID := req.PhysicalResourceID
-	customresource.RecordPhysicalID(ctx, oldID)
-	keep := customresource.Result{PhysicalResourceID: oldID}
-	props, stack, err := providerProperties(req)
-	if err != nil {
-		return keep, err
-	}
-	current, refErr := ParseProviderRef(oldID)
-	if refErr == nil {
-		role, _ := ParseRoleARN(current.RoleARN)
-		if err := sameAccount(role, stack, "the provider this resource names ("+current.RoleARN+")"); err != nil {
-			return keep, err
-		}
-	}
-	switch {
-	case refErr != nil:
-		// The resource names no provider yet (an earlier Create registered nothing).
-		return r.replaceProvider(ctx, req, props, nil, "the resource names no provider")
-	case current.BaseURL != props.BaseURL || current.RoleARN != props.RoleARN:
-		return r.replaceProvider(ctx, req, props, nil, "RoleArn or SysdigApiUrl changed")
-	}
-
-	oldProps, oldErr := ParseProviderProperties(req.OldResourceProperties)
-	if current.API == props.API && oldErr == nil && sameSpec(oldProps, props) {
-		r.logger.Info("nothing Sysdig holds changed; no call", slog.String("provider_id", current.ID))
-		return providerResult(current, StatusUnchanged, props.Alias), nil
-	}
-	client, err := r.connect(ctx, props.Connection)
-	if err != nil {
-		return keep, err
-	}
-	// The id must still hold this role: a provider removed outside CloudFormation may have
-	// left its id to someone else's registration, which an update must not overwrite. The
-	// read is by id in the API version the stack now asks for: v1 and v2 address one store
-	// of providers (ASSUMED), so a ProviderApi change keeps the provider rather than
-	// registering the role twice.
-	held, err := client.GetProvider(ctx, props.API, current.ID)
-	gone := sysdig.IsNotFound(err) || (err == nil && held.RoleARN != "" && !sysdig.SameRole(held.RoleARN, current.RoleARN))
-	switch {
-	case gone && current.API != props.API:
-		return r.replaceProvider(ctx, req, props, client, "ProviderApi changed and the provider is not found through it")
-	case gone:
-		r.logger.Warn("the provider was removed at Sysdig outside CloudFormation; registering the role again", slog.String("provider_id", current.ID))
-		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
-	case err != nil:
-		return keep, fmt.Errorf("read provider %s before updating it: %w", current.ID, err)
-	case current.API != props.API:
-		// The PhysicalResourceId keeps naming the old API version: a new id would make
-		// CloudFormation delete this very provider. Later Deletes use that version.
-		r.logger.Info("ProviderApi changed; keeping the provider both API versions show", slog.String("provider_id", current.ID))
-	}
-	p, err := client.UpdateProvider(ctx, props.API, current.ID, props.Spec())
-	if sysdig.IsNotFound(err) {
-		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig")
-	}
-	if err != nil {
-		return keep, fmt.Errorf("update provider %s (alias, regions): %w", current.ID, err)
-	}
-	if p.Status == "" {
-		// Only an answer without the status costs another call.
-		if p, err = client.GetProvider(ctx, props.API, current.ID); err != nil {
-			return keep, fmt.Errorf("updated provider %s but could not read it back: %w", current.ID, err)
-		}
-	}
-	r.logger.Info("provider updated in place", slog.String("provider_id", current.ID), slog.String("status", p.Status))
-	return providerResult(current, p.Status, props.Alias), nil
-}
-
-// replaceProvider registers a new provider; CloudFormation then deletes the old one with
-// a Delete naming the old id. If the Update fails after registering, the new provider is
-// removed here, since a failed Update's answer cannot hand it to a later Delete.
-// client may be nil, in which case it connects first.
-func (r *Registrar) replaceProvider(ctx context.Context, req customresource.Request, props ProviderProperties, client Sysdig, why string) (customresource.Result, error) {
-	keep := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
-	r.logger.Info("replacing provider", slog.String("why", why), slog.String("old_physical_id", req.PhysicalResourceID))
-	if client == nil {
-		var err error
-		if client, err = r.connect(ctx, props.Connection); err != nil {
-			return keep, err
-		}
-	}
-	reg, err := r.register(ctx, client, props, false)
-	if err != nil {
-		if reg.created {
-			err = r.undoCreate(ctx, client, reg.ref, err)
-		}
-		return keep, err
-	}
-	return providerResult(reg.ref, reg.provider.Status, reg.alias(props)), nil
-}
-
-// undoCreate removes a provider this request created before failing. It runs on the
-// cleanup context, since the request's may be the very thing that ran out.
-func (r *Registrar) undoCreate(ctx context.Context, client Sysdig, ref ProviderRef, cause error) error {
-	cleanupCtx, cancel := customresource.CleanupContext(ctx)
-	defer cancel()
-	if err := client.DeleteProvider(sysdig.Unpaced(cleanupCtx), ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
-		r.logger.Error("could not remove the provider this failed update registered", slog.String("provider_id", ref.ID), slog.String("error", err.Error()))
-		return fmt.Errorf("%w; the new provider %s could not be removed (%v): remove it at Sysdig", cause, ref.ID, err)
-	}
-	r.logger.Info("removed the provider this failed update registered", slog.String("provider_id", ref.ID))
-	return cause
-}
-
-func (r *Registrar) deleteProvider(ctx context.Context, req customresource.Request) (customresource.Result, error) {
-	done := customresource.Result{PhysicalResourceID: req.PhysicalResourceID}
-	ref, err := ParseProviderRef(req.PhysicalResourceID)
-	if errors.Is(err, ErrNotAProvider) {
-		r.logger.Info("nothing to remove: the resource names no provider")
-		return done, nil
-	}
-	if err != nil {
-		// Not an id this function answered: removing anything on its word would be a guess.
-		r.logger.Warn("nothing removed: the physical id is not one this function answered", slog.String("error", err.Error()))
-		return done, nil
-	}
-	stack, err := ParseStackARN(req.StackID)
-	if err != nil {
-		return done, err
-	}
-	role, _ := ParseRoleARN(ref.RoleARN)
-	if err := sameAccount(role, stack, "provider "+ref.ID+" (role "+ref.RoleARN+")"); err != nil {
-		return done, err
-	}
-	rd := reader{props: req.ResourceProperties}
-	deregister, err := rd.boolean(PropDeregisterOnDelete, true)
-	if err != nil {
-		return done, err
-	}
-	if !deregister {
-		r.logger.Info("leaving the provider at Sysdig (DeregisterOnDelete=false)", slog.String("provider_id", ref.ID))
-		return done, nil
-	}
-	if ref.Adopted {
-		r.logger.Info("leaving the provider at Sysdig: it existed before the stack (adopted)", slog.String("provider_id", ref.ID))
-		return done, nil
-	}
-	secretID, err := rd.requiredString(PropAPITokenSecretID, "the name or ARN of the Secrets Manager secret holding the Sysdig API token")
-	if err != nil {
-		return done, err
-	}
-	skipTLS, err := rd.boolean(PropSkipTLSVerify, false)
-	if err != nil {
-		return done, err
-	}
-	client, err := r.connect(ctx, Connection{BaseURL: ref.BaseURL, SecretID: secretID, SkipTLSVerify: skipTLS})
-	var refused *RefusedError
-	if errors.As(err, &refused) {
-		// The stack now uses another Sysdig or secret (a URL change replaced the provider
-		// and this is the cleanup of the old one), or the request is forged. Failing would
-		// leave the stack stuck in DELETE_FAILED; the old provider is left for a person.
-		r.logger.Warn("provider left at Sysdig: "+refused.Error()+"; remove it with "+
-			deregisterCommand(Connection{BaseURL: ref.BaseURL, SecretID: "<the secret with that Sysdig's token>", SkipTLSVerify: skipTLS}, ref.API, ref.ID, ref.RoleARN),
-			slog.String("provider_id", ref.ID), slog.String("sysdig_api_url", ref.BaseURL))
-		return done, nil
-	}
-	if err != nil {
-		return done, err
-	}
-	p, err := client.GetProvider(ctx, ref.API, ref.ID)
-	if sysdig.IsNotFound(err) {
-		r.logger.Info("provider already gone at Sysdig", slog.String("provider_id", ref.ID))
-		return done, nil
-	}
-	if err != nil {
-		return done, fmt.Errorf("read provider %s before removing it: %w", ref.ID, err)
-	}
-	if p.RoleARN != "" && !sysdig.SameRole(p.RoleARN, ref.RoleARN) {
-		r.logger.Warn("provider id now holds another role; leaving it alone",
-			slog.String("provider_id", ref.ID), slog.String("expected_role", ref.RoleARN), slog.String("found_role", p.RoleARN))
-		return done, nil
-	}
-	if err := client.DeleteProvider(ctx, ref.API, ref.ID); err != nil && !sysdig.IsNotFound(err) {
-		return done, fmt.Errorf("deregister provider %s (role %s): %w", ref.ID, ref.RoleARN, err)
-	}
-	r.logger.Info("provider deregistered", slog.String("provider_id", ref.ID))
-	return done, nil
 }

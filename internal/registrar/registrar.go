@@ -56,6 +56,8 @@ type Registrar struct {
 	propagation    time.Duration
 	propagationIv  time.Duration
 	instances      int
+	registry       Registry         // ownership.go; nil: no registry of record
+	now            func() time.Time // the registry's clock
 
 	// clients are kept for the life of the instance, one per tenant, token and TLS
 	// choice, so that warm invocations reuse their kept-alive connections and their
@@ -143,6 +145,7 @@ func New(tokens TokenSource, opts ...Option) *Registrar {
 		propagation:   90 * time.Second,
 		propagationIv: 2 * time.Second,
 		instances:     1,
+		now:           time.Now,
 		clients:       map[clientKey]Sysdig{},
 	}
 	r.newSysdig = func(baseURL, token string, skipTLSVerify bool) (Sysdig, error) {

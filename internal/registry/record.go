@@ -48,6 +48,19 @@ type Record struct {
 	UpdatedAt  time.Time
 	RemovedAt  time.Time // zero while State is StateActive
 	LastStatus string    // the last status Sysdig gave for the provider
+	// Replaced are the providers a replacing Update superseded and CloudFormation has not
+	// deleted yet (its cleanup Delete, or a rollback's Delete of the new one, follows):
+	// the only other ids a Delete of this resource may name. Oldest first.
+	Replaced []Superseded
+}
+
+// Superseded is a provider a replacing Update superseded, as the registry held it.
+type Superseded struct {
+	ProviderID string
+	RoleARN    string
+	API        string
+	SysdigURL  string
+	Origin     Origin
 }
 
 // DynamoDB attribute names of a record: a public interface (docs/security.md), read by
@@ -69,4 +82,5 @@ const (
 	AttrUpdatedAt         = "UpdatedAt"
 	AttrRemovedAt         = "RemovedAt"
 	AttrLastStatus        = "LastStatus"
+	AttrReplaced          = "Replaced" // list of maps with ProviderId, RoleArn, ProviderApi, SysdigUrl, Origin
 )

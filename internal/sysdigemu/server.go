@@ -204,6 +204,7 @@ type Server struct {
 	noV2List      bool
 	noWriteStatus bool
 	listOnCreate  bool
+	noReadRole    bool // readshape.go
 	logger        *slog.Logger
 
 	mu        sync.Mutex
@@ -1131,7 +1132,7 @@ func (s *Server) get(w http.ResponseWriter, v, id string) {
 	var out map[string]any
 	if ok {
 		p.Gets++
-		out = map[string]any{"provider": wire(v, p)}
+		out = map[string]any{"provider": s.readAnswer(v, p)}
 	}
 	s.mu.Unlock()
 	if !ok {
