@@ -173,30 +173,39 @@ func readProviders(ctx context.Context, api Providers, all map[string]*facts, st
 	}
 	slices.SortFunc(todo, func(a, b *facts) int { return cmp.Compare(a.id, b.id) })
 	workers := cmp.Or(opts.SysdigWorkers, defaultSysdigWorkers)
-	jobs := make(chan *facts)
-	var wg sync.WaitGroup
 	var mu sync.Mutex
 	done := 0
-	for range min(workers, max(len(todo), 1)) {
+	read := func(f *facts) {
+		p, err := api.GetProvider(ctx, providerAPI(f.rec, st), f.rec.ProviderID)
+		f.provRead = true
+		if err != nil {
+			f.provErr = err
+		} else {
+			f.prov = &p
+		}
+		if opts.Progress != nil {
+			mu.Lock()
+			done++
+			opts.Progress(done, len(todo))
+			mu.Unlock()
+		}
+	}
+	if len(todo) == 0 {
+		return
+	}
+	// The first answer states the limit (X-RateLimit-Limit) the pacer then follows: read
+	// it alone, so the workers never start in a burst the limit does not allow.
+	read(todo[0])
+	jobs := make(chan *facts)
+	var wg sync.WaitGroup
+	for range min(workers, len(todo)) {
 		wg.Go(func() {
 			for f := range jobs {
-				p, err := api.GetProvider(ctx, providerAPI(f.rec, st), f.rec.ProviderID)
-				f.provRead = true
-				if err != nil {
-					f.provErr = err
-				} else {
-					f.prov = &p
-				}
-				if opts.Progress != nil {
-					mu.Lock()
-					done++
-					opts.Progress(done, len(todo))
-					mu.Unlock()
-				}
+				read(f)
 			}
 		})
 	}
-	for _, f := range todo {
+	for _, f := range todo[1:] {
 		jobs <- f
 	}
 	close(jobs)

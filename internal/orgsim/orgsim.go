@@ -76,7 +76,7 @@ func Start(ctx context.Context, opts Options) (*World, error) {
 	w.stops = append(w.stops, stop)
 	sopts := []sysdigemu.Option{sysdigemu.WithToken(Token)}
 	if opts.RatePerMinute > 0 {
-		sopts = append(sopts, sysdigemu.WithRateLimitPerMinute(opts.RatePerMinute, 1))
+		sopts = append(sopts, sysdigemu.WithRateLimitPerMinute(opts.RatePerMinute, 5))
 	}
 	w.Sysdig = sysdigemu.New(sopts...)
 	w.SysdigURL, stop = w.Sysdig.Start()
