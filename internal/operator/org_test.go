@@ -17,7 +17,7 @@ import (
 )
 
 // startOrg plays the demo organization and returns how to run the CLI against it.
-func startOrg(t *testing.T) (*orgsim.World, orgsim.Scenario, func(args ...string) (int, string, string)) {
+func startOrg(t *testing.T) (*orgsim.World, orgsim.Scenario, func(args ...string) (int, string, string), *Deps) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -43,11 +43,11 @@ func startOrg(t *testing.T) (*orgsim.World, orgsim.Scenario, func(args ...string
 		code := Run(ctx, args, &stdout, &stderr, func(k string) string { return env[k] }, deps)
 		return code, stdout.String(), stderr.String()
 	}
-	return w, sc, run
+	return w, sc, run, &deps
 }
 
 func TestOrgStatusAndReconcile(t *testing.T) {
-	w, sc, run := startOrg(t)
+	w, sc, run, deps := startOrg(t)
 	status := []string{"org", "status", "--stack", orgsim.StackName}
 
 	code, out, errOut := run(status...)
@@ -69,6 +69,11 @@ func TestOrgStatusAndReconcile(t *testing.T) {
 	if strings.Contains(errOut, "reading Sysdig") {
 		t.Fatalf("a progress line outside a terminal: %q", errOut)
 	}
+	deps.Terminal = func() bool { return true }
+	if _, _, errOut = run(status...); !strings.Contains(errOut, "\rreading Sysdig: 17 of 17 providers") {
+		t.Fatalf("no progress line on a terminal: %q", errOut)
+	}
+	deps.Terminal = func() bool { return false }
 
 	// JSON to a file, CSV on stdout: the same rows.
 	file := filepath.Join(t.TempDir(), "org-status.json")

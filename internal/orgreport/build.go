@@ -34,7 +34,8 @@ type facts struct {
 	fromStack bool // rec comes from the deployer's outputs, not the registry: role only
 }
 
-// Build reads every source once and returns one row per account: every account under the
+// Build reads every source once and returns one row per account (and one more for each
+// extra registration in force for it): every account under the
 // target OUs, every account with a stack instance or a registration in force, and the
 // management account when the deployer connects it. A failed read does not fail the
 // report: the rows it concerns say UNKNOWN and which read failed. The error is for a
@@ -110,6 +111,17 @@ func Build(ctx context.Context, src Sources, opts Options) (*Report, error) {
 		}
 		f.acct.ID = id
 	}
+	// A second registration in force for an account (its stack instance was replaced and
+	// the old one's Delete never came) has no instance left: a row of its own, an orphan.
+	for _, r := range recs {
+		f := all[r.Account]
+		if f == nil || f.rec == nil || f.rec.Key == r.Key {
+			continue
+		}
+		extra := *f
+		extra.rec, extra.inst, extra.fromStack, extra.mgmt = &r, nil, false, false
+		all[r.Account+"/"+r.StackID+"/"+r.LogicalResourceID] = &extra
+	}
 	if src.Sysdig != nil {
 		readProviders(ctx, src.Sysdig, all, st, opts)
 	}
@@ -118,7 +130,9 @@ func Build(ctx context.Context, src Sources, opts Options) (*Report, error) {
 	for _, f := range all {
 		rep.Rows = append(rep.Rows, classify(f, st, src.Sysdig != nil))
 	}
-	slices.SortFunc(rep.Rows, func(a, b Row) int { return cmp.Compare(a.AccountID, b.AccountID) })
+	slices.SortFunc(rep.Rows, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.AccountID, b.AccountID), cmp.Compare(a.ProviderID, b.ProviderID))
+	})
 	rep.Count()
 	return rep, nil
 }

@@ -227,3 +227,24 @@ func TestBuildNeedsItsSources(t *testing.T) {
 		t.Fatal("Build without readers: no error")
 	}
 }
+
+// TestBuildSecondRegistration reports a registration left by a replaced stack instance as
+// an orphan row of its own, beside the account's current one.
+func TestBuildSecondRegistration(t *testing.T) {
+	w := healthy()
+	a := acct(1)
+	old := rec(a, "6", registry.OriginCreated)
+	old.StackID = "arn:aws:cloudformation:eu-west-1:" + a + ":stack/StackSet-m-0/old"
+	w.reg.recs = append(w.reg.recs, old)
+	w.sd.provs["6"] = prov(a, "6")
+	r, err := Build(context.Background(), Sources{Stack: testStack(), Org: &w.org, Instances: &w.inst, Registry: &w.reg, Sysdig: &w.sd}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Rows) != 2 || r.Rows[0].ProviderID != "6" || r.Rows[0].Verdict != VerdictOrphan || r.Rows[1].ProviderID != "7" || r.Rows[1].Verdict != VerdictOK {
+		t.Fatalf("rows = %+v", r.Rows)
+	}
+	if acts := Plan(r); len(acts) != 1 || acts[0].Kind != ActionDeregister || acts[0].ProviderID != "6" {
+		t.Fatalf("plan = %+v", acts)
+	}
+}
