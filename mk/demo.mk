@@ -22,5 +22,5 @@ demo-onprem: tools build-local ## [develop] the on-prem set-up locally, ending w
 # An organization of 20 accounts with every verdict: org status (table and
 # out/org-status.json), org reconcile (dry run, then --apply) and the status again.
 .PHONY: demo-org
-demo-org: tools ## [start] an organization's status and clean-up locally: every verdict, then the orphan removed
+demo-org: tools ## [develop] an organization's org status and reconcile locally, every verdict
 	@$(GO) run ./cmd/demo -org

@@ -20,7 +20,7 @@ ORG_ACCOUNTS        ?= 10000
 ORG_RATE_PER_MINUTE ?= 4096
 
 .PHONY: bench
-bench: tools ## [develop] the benchmarks, a ROLLOUT_ACCOUNTS-account rollout (default 1000), an ORG_ACCOUNTS-account org status (default 10000)
+bench: tools ## [develop] the benchmarks, a rollout (ROLLOUT_ACCOUNTS) and an org status (ORG_ACCOUNTS)
 	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkRollout|BenchmarkOrgStatus)$$' -benchmem -count 5 ./...
 	ORG_ACCOUNTS=$(ORG_ACCOUNTS) ORG_RATE_PER_MINUTE=$(ORG_RATE_PER_MINUTE) \
 	  $(GO) test -run '^$$' -bench '^BenchmarkOrgStatus$$' -benchtime 1x -count 1 -timeout 30m ./internal/orgsim/
