@@ -298,3 +298,41 @@ func TestRegistryFollowsTheLifecycle(t *testing.T) {
 		t.Errorf("a Delete of a removed registration made %d Sysdig calls", n)
 	}
 }
+
+// TestSingleAccountReadsByID: the single-account function has no registry. A request that
+// names another account's provider behind this account's role is refused after the read
+// by id, and a read whose answer names no role leaves even this account's provider (fail
+// closed), logging the command that removes it by hand.
+func TestSingleAccountReadsByID(t *testing.T) {
+	env := start(t, localrun.Options{FunctionTimeout: templateTimeout(t)})
+	own := roleARN(localrun.AccountID, "sysdig-role")
+	other := roleARN("999999999999", "sysdig-role")
+	ownID := env.Sysdig.Seed(sysdig.ProviderSpec{RoleARN: own, Alias: "own"})
+	otherID := env.Sysdig.Seed(sysdig.ProviderSpec{RoleARN: other, Alias: "other"})
+	ref := registrar.ProviderRef{API: sysdig.V1, BaseURL: env.SysdigURL, ID: ownID, RoleARN: own}
+	timeout := templateTimeout(t)
+	w := &orgWorld{env: env}
+
+	forged := forge(t, ref.String(), otherID)
+	out := send(t, env, request{requestType: "Delete", physicalID: forged, props: providerProps(env)})
+	checkAnswer(t, env, out, timeout, "SUCCESS", "")
+	out = send(t, env, request{requestType: "Update", physicalID: forged, props: providerProps(env, "Alias", "taken over"), old: providerProps(env)})
+	if out.resp.Status != "FAILED" {
+		t.Errorf("forged Update answered %s %q", out.resp.Status, out.resp.Reason)
+	}
+	w.untouched(t, "requests naming another account's provider", otherID, other, "other", len(env.Sysdig.Requests()))
+
+	env.Sysdig.SetRoleInReadAnswers(false)
+	out = send(t, env, request{requestType: "Delete", physicalID: ref.String(), props: providerProps(env)})
+	checkAnswer(t, env, out, timeout, "SUCCESS", "")
+	w.untouched(t, "Delete when the read names no role", ownID, own, "own", len(env.Sysdig.Requests()))
+	if !w.logged(t, `"level":"WARN"`, "deregister "+ownID+" --role-arn "+own) {
+		t.Error("no warning gives the deregister command")
+	}
+	env.Sysdig.SetRoleInReadAnswers(true)
+	out = send(t, env, request{requestType: "Delete", physicalID: ref.String(), props: providerProps(env)})
+	checkAnswer(t, env, out, timeout, "SUCCESS", "")
+	if ps := env.Sysdig.Providers(); len(ps) != 1 || ps[0].ID != otherID {
+		t.Fatalf("Sysdig holds %+v, want the other account's only", ps)
+	}
+}

@@ -25,6 +25,9 @@ type rolloutConfig struct {
 	accounts  int
 	instances int
 	perMinute int
+	// noRegistry runs the registrar without the registry of record (as before it existed:
+	// each Delete reads the provider by id first), for comparison.
+	noRegistry bool
 }
 
 // phase is what one half of a rollout (every Create, or every Delete) measured.
@@ -76,7 +79,7 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		// registration in the registry of record.
 		FunctionEnv: orgFunctionEnv(cfg.instances),
 		Idempotency: true,
-		Registry:    true,
+		Registry:    !cfg.noRegistry,
 		LogWriter:   io.Discard,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -119,8 +122,13 @@ func runRollout(tb testing.TB, cfg rolloutConfig) rolloutResult {
 		}
 	}
 
-	// The registry holds each provider: its Delete is the DELETE alone.
-	res.delete = runPhase(tb, env, "Delete", accounts, 1, func(i int) string { return physical[i] }, nil)
+	// The registry holds each provider: its Delete is the DELETE alone (without it, a read
+	// by id comes first).
+	deleteCalls := 1
+	if cfg.noRegistry {
+		deleteCalls = 2
+	}
+	res.delete = runPhase(tb, env, "Delete", accounts, deleteCalls, func(i int) string { return physical[i] }, nil)
 	for _, p := range env.Sysdig.Providers() {
 		if p.ID != unrelated {
 			res.leaked++
@@ -245,7 +253,7 @@ func (r rolloutResult) check(tb testing.TB) {
 // table renders the figures the benchmark prints.
 func (r rolloutResult) table() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute)
+	fmt.Fprintf(&b, "rollout: N=%d accounts, K=%d instances, R=%d requests/minute, registry of record %v\n", r.cfg.accounts, r.cfg.instances, r.cfg.perMinute, !r.cfg.noRegistry)
 	fmt.Fprintf(&b, "%-7s %10s %10s %6s %14s %6s %15s %7s %12s %6s %10s\n", "phase", "wall", "bound", "ratio", "calls/account", "429s", "bytes/account", "failed", "secret-reads", "conns", "auth-calls")
 	for _, p := range []phase{r.create, r.delete} {
 		bound := p.bound(r.cfg.perMinute)
@@ -278,7 +286,8 @@ func TestRollout200(t *testing.T) {
 
 // BenchmarkRollout measures a rollout of ROLLOUT_ACCOUNTS (default 1000) accounts through
 // ROLLOUT_INSTANCES (5) instances against a Sysdig limited to ROLLOUT_RATE_PER_MINUTE
-// (3000) requests per minute, and prints, for the Creates and the Deletes: wall time, the
+// (3000) requests per minute (with the registry of record, unless ROLLOUT_REGISTRY=0, which
+// runs the registrar as it was before it, for comparison), and prints, for the Creates and the Deletes: wall time, the
 // bound (calls needed ÷ rate), their ratio, calls per account, 429 answers, bytes from
 // Sysdig per account and failures. One run is one rollout: use -benchtime 1x.
 func BenchmarkRollout(b *testing.B) {
@@ -286,6 +295,8 @@ func BenchmarkRollout(b *testing.B) {
 		accounts:  envInt(b, "ROLLOUT_ACCOUNTS", 1000),
 		instances: envInt(b, "ROLLOUT_INSTANCES", 5),
 		perMinute: envInt(b, "ROLLOUT_RATE_PER_MINUTE", 3000),
+		// envInt takes positive numbers only: 0 is read here.
+		noRegistry: os.Getenv("ROLLOUT_REGISTRY") == "0",
 	}
 	var r rolloutResult
 	for b.Loop() {

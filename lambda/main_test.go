@@ -14,6 +14,7 @@ import (
 	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/localdynamo"
 	"sysdig-aws-connect/internal/registrar"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdigemu"
 	"sysdig-aws-connect/internal/testutil"
 )
@@ -475,4 +476,41 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// With REGISTRY_TABLE set, main gives the registrar the registry of record (the SDK
+// finding the local DynamoDB through AWS_ENDPOINT_URL_DYNAMODB): a Create is recorded.
+func TestRegistryTableFromTheEnvironment(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := localdynamo.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	table, err := db.CreateTable(ctx, registry.CreateTableInput("sysdig-registry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", db.URL)
+	t.Setenv(envRegistryTable, table)
+	w := newWorld(t)
+
+	url := w.catcher.NewURL("req-recorded")
+	payload := mustJSON(t, map[string]any{"RequestType": "Create", "RequestId": "req-recorded", "ResponseURL": url,
+		"ResourceType": "Custom::SysdigProvider", "LogicalResourceId": "SysdigProvider", "StackId": stackID, "ResourceProperties": w.props()})
+	ictx, icancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer icancel()
+	if err := w.fn.Invoke(ictx, []byte(payload)); err != nil {
+		t.Fatal(err)
+	}
+	ps := w.sysdig.Providers()
+	if len(ps) != 1 {
+		t.Fatalf("Sysdig holds %d providers, want 1", len(ps))
+	}
+	rec, ok, err := registry.New(db.Client(), table).Get(ctx, registry.Key{StackID: stackID, LogicalResourceID: "SysdigProvider"})
+	if err != nil || !ok || rec.ProviderID != ps[0].ID || rec.State != registry.StateActive {
+		t.Fatalf("registry: %+v %v %v", rec, ok, err)
+	}
+	w.assertClean(w.catcher.Signature("req-recorded"))
 }

@@ -11,7 +11,7 @@ import (
 // EnvIdempotencyTable names the function's idempotency table (lambda/main.go reads it).
 const EnvIdempotencyTable = "IDEMPOTENCY_TABLE"
 
-const reasonNoPITR = "Requests in flight (7-day TTL)."
+const reasonNoPITR = "Records of requests in flight; TTL deletes them after 7 days."
 
 // newIdempotencyTable is the registrar's record of the requests it has seen (SNS and
 // Lambda's asynchronous invocation deliver at least once; see internal/dedupe): on demand,

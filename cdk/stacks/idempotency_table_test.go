@@ -43,7 +43,7 @@ func TestOrgIdempotencyTable(t *testing.T) {
 	for _, st := range statements {
 		if strings.Contains(canon(st), "dynamodb:") {
 			found = append(found, canon(st))
-			equalJSON(t, "the registrar's table statement", st, `{"Sid":"TableItems","Effect":"Allow",
+			equalJSON(t, "the registrar's table statement", st, `{"Sid":"Tables","Effect":"Allow",
 				"Action":["dynamodb:GetItem","dynamodb:PutItem","dynamodb:UpdateItem"],
 				"Resource":[{"Fn::GetAtt":["IdempotencyTable","Arn"]},{"Fn::GetAtt":["RegistryTable","Arn"]}]}`)
 		}

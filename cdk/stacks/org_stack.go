@@ -272,7 +272,7 @@ func (s *OrgStack) parameters(publishable bool) {
 		Default:     jsii.Number(DefaultRegistrarConcurrency),
 		MinValue:    jsii.Number(1),
 		MaxValue:    jsii.Number(1000),
-		Description: jsii.String("Reserved concurrency of the registrar: registrations at once (the rest queue), sharing Sysdig's rate limit."),
+		Description: jsii.String("Registrations the registrar runs at once (the rest queue); they share Sysdig's rate limit."),
 	})
 	s.logRetentionParam()
 	if publishable {

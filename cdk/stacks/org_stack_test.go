@@ -282,7 +282,7 @@ func TestOrgRegistrarIsBoundedAndKeepsThrottledRequests(t *testing.T) {
 				{"Fn::Join":["",["arn:",{"Ref":"AWS::Partition"},":secretsmanager:",{"Ref":"AWS::Region"},":",{"Ref":"AWS::AccountId"},":secret:",{"Ref":"ApiTokenSecret"}]]}]}]}]]},
 		"ALLOW_SKIP_TLS_VERIFY":{"Ref":"SkipTlsVerify"},
 		"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"},
-		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"IDEMPOTENCY_TABLE":{"Ref":"IdempotencyTable"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
+		"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"IDEMPOTENCY_TABLE":{"Ref":"IdempotencyTable"},"REGISTRY_TABLE":{"Ref":"RegistryTable"},"STACKSET_CALL_AS":{"Ref":"CallAs"},"STACKSET_NAME":{"Fn::Sub":"${AWS::StackName}-members"}}}`)
 	rc := s.section("Parameters")[ParamRegistrarConcurrency].(map[string]interface{})
 	equalJSON(t, "concurrency default", rc["Default"], `5`)
 	equalJSON(t, "async invoke", props(s.resource(t, "RegistrarAsyncInvokeConfig")),

@@ -47,7 +47,7 @@ func tableItemsStatement(tables ...awsdynamodb.CfnTable) interface{} {
 		arns[i] = t.AttrArn()
 	}
 	return map[string]interface{}{
-		"Sid":      "TableItems",
+		"Sid":      "Tables",
 		"Effect":   "Allow",
 		"Action":   []string{"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"},
 		"Resource": arns,

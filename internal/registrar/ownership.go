@@ -101,8 +101,12 @@ func notOwned(id string, rec registry.Record) string {
 	if rec.State == registry.StateRemoved {
 		state = "removed"
 	}
-	return fmt.Sprintf("this stack resource's provider, as the registry of record holds it, is %s (%s), not %s named in the PhysicalResourceId; nothing was sent to Sysdig",
-		rec.ProviderID, state, id)
+	named := id + " named in the PhysicalResourceId"
+	if id == "" {
+		named = "the PhysicalResourceId's, which names no provider"
+	}
+	return fmt.Sprintf("this stack resource's provider, as the registry of record holds it, is %s (%s), not %s; nothing was sent to Sysdig",
+		rec.ProviderID, state, named)
 }
 
 // proveByRead is the ownership check without a record: the provider is read by id, and

@@ -329,3 +329,64 @@ func TestCreateFailsWhenTheRecordCannotBeWritten(t *testing.T) {
 		t.Fatalf("the FAILED answer names %s; Sysdig holds %+v", ref.ID, ps)
 	}
 }
+
+// A Create that fails after Sysdig registered the provider records it all the same, so
+// that the rollback's Delete removes it with one call whatever Sysdig's read answers look
+// like.
+func TestFailedCreateIsRecordedForItsRollback(t *testing.T) {
+	e := newEnv(t, nil, sysdigemu.WithoutStatusInWriteAnswers(), sysdigemu.WithoutRoleInReadAnswers())
+	store := e.useRegistry()
+	// The read back after the POST (the answer has no status) fails for good.
+	e.emu.Inject(sysdigemu.Fault{Method: "GET", PathPrefix: "/api/providers/", Statuses: []int{400}})
+	res, err := e.create(e.props())
+	if err == nil || !strings.Contains(err.Error(), "could not read it back") {
+		t.Fatalf("Create: %v", err)
+	}
+	ref := refOf(t, res)
+	if rec := mustGet(t, store); rec.ProviderID != ref.ID || rec.State != registry.StateActive {
+		t.Fatalf("record of the failed Create: %+v", rec)
+	}
+	n := len(e.emu.Requests())
+	if res, err := e.delete(res.PhysicalResourceID, e.props()); err != nil || res.Refused {
+		t.Fatalf("rollback Delete: %+v %v", res, err)
+	}
+	equalCalls(t, "rollback Delete", e.calls(n), "DELETE /api/providers/"+ref.ID)
+	if ps := e.emu.Providers(); len(ps) != 0 {
+		t.Fatalf("Sysdig still holds %+v", ps)
+	}
+}
+
+// An Update whose PUT finds the registry's provider gone registers the role again and keeps
+// the old id as superseded, so that CloudFormation's cleanup Delete of it is allowed (its
+// DELETE answers 404, which is done).
+func TestRegistryUpdateOfALostProvider(t *testing.T) {
+	e := newEnv(t, nil)
+	store := e.useRegistry()
+	created := e.mustCreate(e.props())
+	old := refOf(t, created)
+	c, err := sysdig.New(e.url, sysdigemu.DefaultToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.DeleteProvider(context.Background(), sysdig.V1, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.update(created.PhysicalResourceID, e.props(PropAlias, "b"), e.props())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref := refOf(t, res); ref.ID == old.ID {
+		t.Fatalf("Update answered the lost provider %s", ref.ID)
+	}
+	if rec := mustGet(t, store); len(rec.Replaced) != 1 || rec.Replaced[0].ProviderID != old.ID {
+		t.Fatalf("record %+v", rec)
+	}
+	n := len(e.emu.Requests())
+	if res, err := e.delete(created.PhysicalResourceID, e.props()); err != nil || res.Refused {
+		t.Fatalf("cleanup Delete: %+v %v", res, err)
+	}
+	equalCalls(t, "cleanup Delete", e.calls(n), "DELETE /api/providers/"+old.ID)
+	if rec := mustGet(t, store); len(rec.Replaced) != 0 || rec.State != registry.StateActive {
+		t.Fatalf("record after the cleanup %+v", rec)
+	}
+}

@@ -93,7 +93,11 @@ func (r *Registrar) createProvider(ctx context.Context, req customresource.Reque
 	if err != nil {
 		if reg.ref.ID != "" {
 			// Rollback's Delete removes what this request created, and leaves what it
-			// could only mark as adopted.
+			// could only mark as adopted. Recorded, so that the Delete proves it from the
+			// registry rather than from Sysdig's read (which may not name the role).
+			if rerr := r.recordRegistration(ctx, req, reg.ref, props, reg.provider.Status, registry.Record{}, false, nil); rerr != nil {
+				r.logger.Warn("could not record the provider of the failed create", slog.String("provider_id", reg.ref.ID), slog.String("error", rerr.Error()))
+			}
 			return customresource.Result{PhysicalResourceID: reg.ref.String()}, err
 		}
 		return customresource.Result{PhysicalResourceID: none}, err

@@ -84,7 +84,14 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 	// With the record, this PUT is the Update's only Sysdig call.
 	p, err := client.UpdateProvider(ctx, props.API, current.ID, props.Spec())
 	if sysdig.IsNotFound(err) {
-		return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig", h, nil)
+		// A provider the registry holds stays superseded, not forgotten: after a
+		// ProviderApi change it may still exist through the old version, and CloudFormation's
+		// cleanup Delete of it must be allowed (a DELETE of one that is gone answers 404).
+		var superseded *registry.Superseded
+		if h.current {
+			superseded = supersededOf(current)
+		}
+		return r.replaceProvider(ctx, req, props, client, "provider not found at Sysdig", h, superseded)
 	}
 	if err != nil {
 		return keep, fmt.Errorf("update provider %s (alias, regions): %w", current.ID, err)
