@@ -14,9 +14,16 @@ ROLLOUT_ACCOUNTS        ?= 1000
 ROLLOUT_INSTANCES       ?= 5
 ROLLOUT_RATE_PER_MINUTE ?= 3000
 
+# `org status` of an organization of N accounts against the stand-ins, Sysdig limited to
+# R requests per minute (docs/organizations.md, "What a check costs").
+ORG_ACCOUNTS        ?= 10000
+ORG_RATE_PER_MINUTE ?= 4096
+
 .PHONY: bench
-bench: tools ## [develop] the benchmarks, then a ROLLOUT_ACCOUNTS-account rollout (default 1000)
-	$(GO) test -run '^$$' -bench . -skip '^BenchmarkRollout$$' -benchmem -count 5 ./...
+bench: tools ## [develop] the benchmarks, a rollout (ROLLOUT_ACCOUNTS) and an org status (ORG_ACCOUNTS)
+	$(GO) test -run '^$$' -bench . -skip '^(BenchmarkRollout|BenchmarkOrgStatus)$$' -benchmem -count 5 ./...
+	ORG_ACCOUNTS=$(ORG_ACCOUNTS) ORG_RATE_PER_MINUTE=$(ORG_RATE_PER_MINUTE) \
+	  $(GO) test -run '^$$' -bench '^BenchmarkOrgStatus$$' -benchtime 1x -count 1 -timeout 30m ./internal/orgsim/
 	ROLLOUT_ACCOUNTS=$(ROLLOUT_ACCOUNTS) ROLLOUT_INSTANCES=$(ROLLOUT_INSTANCES) ROLLOUT_RATE_PER_MINUTE=$(ROLLOUT_RATE_PER_MINUTE) \
 	  $(GO) test -run '^$$' -bench '^BenchmarkRollout$$' -benchtime 1x -count 1 -timeout 60m ./e2e/
 

@@ -38,6 +38,11 @@ type Deps struct {
 	// Secrets returns a Secrets Manager client that reads and writes (onprem commands);
 	// region as for SecretsManager.
 	Secrets func(ctx context.Context, region string) (SecretsAPI, error)
+	// OrgAWS returns the CloudFormation, Organizations and DynamoDB clients of the org
+	// commands; region is --region ("" for the configured one).
+	OrgAWS func(ctx context.Context, region string) (OrgClients, error)
+	// Terminal reports whether stderr is a terminal (progress lines only then).
+	Terminal func() bool
 }
 
 // defaultSTSRegion signs GetCallerIdentity when no region is configured; STS
@@ -67,8 +72,10 @@ func DefaultDeps() Deps {
 			}
 			return c, nil
 		},
-		IAM:     defaultIAM,
-		Secrets: defaultSecrets,
+		IAM:      defaultIAM,
+		Secrets:  defaultSecrets,
+		OrgAWS:   defaultOrgClients,
+		Terminal: stderrIsTerminal,
 	}
 }
 

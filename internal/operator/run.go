@@ -60,6 +60,7 @@ type cli struct {
 	Deregister deregisterCmd `cmd:"" help:"Remove an AWS provider from Sysdig."`
 	Check      checkCmd      `cmd:"" help:"Verify the set-up step by step; exits non-zero when a step fails."`
 	Onprem     onpremCmd     `cmd:"" name:"onprem" help:"On-prem Sysdig: the backend's AWS key as a Kubernetes Secret, and its rotation."`
+	Org        orgCmd        `cmd:"" name:"org" passthrough:"" help:"The organization (deployer stack): org status shows every account's verdict; org reconcile removes the orphans the deployer created."`
 	VersionCmd versionCmd    `cmd:"" name:"version" help:"Show the version, the module version and the source revision."`
 	Help       helpCmd       `cmd:"" help:"Show the help of a command: help [command]."`
 }
@@ -125,6 +126,9 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 		fmt.Fprintf(stderr, "%s: %s (see %s --help)\n", Name, oneLine(err.Error()), Name)
 		return ExitUsage
 	}
+	if strings.HasPrefix(kctx.Command(), "org") && !timeoutGiven(args) {
+		c.Timeout = orgTimeout
+	}
 	if c.Timeout <= 0 || c.Timeout > maxTimeout {
 		fmt.Fprintf(stderr, "%s: --timeout %s is out of range: give a positive duration up to %s, such as 60s\n", Name, c.Timeout, maxTimeout)
 		return ExitUsage
@@ -163,6 +167,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 			return ExitFailure
 		}
 	}
+	var ec *exitCodeError
+	if errors.As(err, &ec) {
+		return ec.code
+	}
 	var ue *usageError
 	if errors.As(err, &ue) {
 		fmt.Fprintf(stderr, "%s: %s\n", Name, oneLine(ue.msg))
@@ -170,6 +178,20 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, env func(
 	}
 	fmt.Fprintf(stderr, "%s: %s\n", Name, oneLine(a.explain(err)))
 	return ExitFailure
+}
+
+// timeoutGiven reports whether the command line sets --timeout (before a command's own
+// arguments: the org commands' are passed through).
+func timeoutGiven(args []string) bool {
+	for _, a := range args {
+		if a == "--timeout" || strings.HasPrefix(a, "--timeout=") {
+			return true
+		}
+		if a == "--" || a == "org" {
+			return false
+		}
+	}
+	return false
 }
 
 // app is what commands share: flags, I/O, dependencies and the lazily built clients.

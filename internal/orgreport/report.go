@@ -39,6 +39,8 @@ type Row struct {
 	Verdict        Verdict `json:"verdict"`
 	Detail         string  `json:"detail"` // why this verdict, in a sentence
 	Fix            string  `json:"fix"`    // the one pasteable command that fixes it; empty for OK
+
+	src *facts // what Build read about the account, for Reconcile
 }
 
 // Report is the whole organization at one moment.

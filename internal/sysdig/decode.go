@@ -29,7 +29,7 @@ func (w *wireProvider) toProvider(v APIVersion) (Provider, error) {
 	if err != nil {
 		return Provider{}, err
 	}
-	p := Provider{ID: id, Alias: w.Alias, Status: decodeStatus(w.Status), Regions: decodeRegions(w.AdditionalOptions)}
+	p := Provider{ID: id, Alias: w.Alias, Status: decodeStatus(w.Status), Message: decodeStatusMessage(w.Status), Regions: decodeRegions(w.AdditionalOptions)}
 	if c := w.Credentials; c != nil {
 		switch {
 		case v == V1 && c.Role != "":

@@ -189,7 +189,7 @@ func wire(v string, p *provider) map[string]any {
 			"name":        "aws",
 			"credentials": map[string]any{"id": p.Alias, "role": p.RoleARN},
 			"tags":        []any{},
-			"status":      map[string]any{"status": p.Status, "lastUpdate": nil, "percentage": 0, "lastProviderMessages": []any{}},
+			"status":      map[string]any{"status": p.Status, "lastUpdate": nil, "percentage": 0, "lastProviderMessages": providerMessages(p)},
 			"alias":       p.Alias,
 		}
 		if opts != "" {

@@ -41,6 +41,7 @@ type StoredProvider struct {
 	Alias      string
 	Regions    []string
 	Status     string
+	Message    string // the last of status.lastProviderMessages (SetStatus); empty: none
 	CreatedVia string // "v1", "v2" or "seed"
 	Created    time.Time
 	// Counters of API calls that touched this provider.
