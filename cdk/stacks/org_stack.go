@@ -64,6 +64,10 @@ type OrgStackProps struct {
 	// Tags are set on the StackSet, which gives them to every member stack and, through
 	// CloudFormation's propagation, to the member roles.
 	Tags map[string]string
+	// OmitDriftCheck leaves the scheduled drift check out. MERGE NOTE (i15-schedule): only
+	// the committed template sets it, until the deployer has room for the check (i16-ops
+	// moves the member template out); then delete the field and regenerate.
+	OmitDriftCheck bool
 }
 
 // OrgStack is the AWS Organizations deployer: the registrar (the same function, behind
@@ -92,6 +96,8 @@ type OrgStack struct {
 
 	// IdempotencyTable records the requests the registrar has seen (duplicate deliveries).
 	IdempotencyTable awsdynamodb.CfnTable
+	// DriftCheck is the scheduled drift check (conditional: DriftCheckSchedule none).
+	DriftCheck *DriftCheck
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -104,7 +110,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
-	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamCodeSigningConfigArn, ParamDriftCheckSchedule}},
 }
 
 // NewOrgStack builds the deployer. The member template is synthesized first (in a
@@ -131,10 +137,14 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	}
 	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp)), MemberBody: body}
 	s.parameters(props.Publishable)
+	if !props.OmitDriftCheck {
+		s.driftCheckParam()
+	}
 	s.conditionsAndRules()
 	s.resources(props)
 	s.outputs()
-	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)"})
+	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)",
+		ParamDriftCheckSchedule: "Drift check schedule (or none)"})
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
 	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
 	suppress(s.Registrar.Role, "AwsSolutions-IAM5", reasonStackSetID,
@@ -346,6 +356,10 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 
 	// A secret this stack creates: nobody but the registrar may read the value.
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, registrarRoleArn, "OnlyTheRegistrarReadsTheToken")
+	if !props.OmitDriftCheck {
+		// MERGE NOTE (i15-schedule): pass the alarm routing (i16-ops) instead of nil.
+		s.driftCheck(registrar, registrarRoleArn, nil)
+	}
 
 	// The registrar topic: members' registrations arrive here.
 	s.Topic = awssns.NewCfnTopic(s.Stack, jsii.String("RegistrarTopic"), &awssns.CfnTopicProps{
