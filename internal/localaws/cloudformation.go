@@ -25,6 +25,7 @@ type StackInstance struct {
 	StackID        string // empty until the StackSet has created the stack
 	DetailedStatus string // PENDING, RUNNING, SUCCEEDED, FAILED, CANCELLED, INOPERABLE…
 	OU             string // OrganizationalUnitId, optional
+	Reason         string // StatusReason, e.g. why the instance failed
 }
 
 // CloudFormation is a stand-in for the one CloudFormation action the registrar calls,
@@ -37,6 +38,7 @@ type CloudFormation struct {
 
 	mu        sync.Mutex
 	stackSets map[string]*localStackSet
+	stacks    map[string]*Stack // DescribeStacks, by name
 }
 
 type localStackSet struct {
@@ -53,12 +55,13 @@ var (
 // NewCloudFormation returns a stand-in for the StackSets' administrator account. Region,
 // when not empty, is the region requests must be signed for.
 func NewCloudFormation(region string) *CloudFormation {
-	c := &CloudFormation{stackSets: map[string]*localStackSet{}}
+	c := &CloudFormation{stackSets: map[string]*localStackSet{}, stacks: map[string]*Stack{}}
 	c.QueryService = &QueryService{
 		SigningName: "cloudformation",
 		Region:      region,
 		XMLNS:       "http://cloudformation.amazonaws.com/doc/2010-05-15/",
-		Actions:     map[string]QueryAction{"DescribeStackInstance": c.describeStackInstance},
+		Actions: map[string]QueryAction{"DescribeStackInstance": c.describeStackInstance,
+			"ListStackInstances": c.listStackInstances, "DescribeStacks": c.describeStacks},
 	}
 	return c
 }

@@ -62,6 +62,9 @@ type Provider struct {
 	Alias   string
 	Regions []string // Sysdig names as stored (US_EAST_1); nil = all regions
 	Status  string
+	// Message is the last message Sysdig gives for the provider (status's
+	// lastProviderMessages), empty when it gives none.
+	Message string
 	// FoundByLookup is set by CreateProvider when the provider comes from looking the
 	// role up after an attempt whose outcome was unclear, not from the POST's answer.
 	// Such a provider may be that attempt's, or one that held the role before the POST:
@@ -210,7 +213,7 @@ func (w *wireProvider) toProvider(v APIVersion) (Provider, error) {
 	if err != nil {
 		return Provider{}, err
 	}
-	p := Provider{ID: id, Alias: w.Alias, Status: decodeStatus(w.Status), Regions: decodeRegions(w.AdditionalOptions)}
+	p := Provider{ID: id, Alias: w.Alias, Status: decodeStatus(w.Status), Message: decodeStatusMessage(w.Status), Regions: decodeRegions(w.AdditionalOptions)}
 	if c := w.Credentials; c != nil {
 		switch {
 		case v == V1 && c.Role != "":

@@ -74,6 +74,7 @@ type StoredProvider struct {
 	Alias      string
 	Regions    []string
 	Status     string
+	Message    string // the last of status.lastProviderMessages (SetStatus); empty: none
 	CreatedVia string // "v1", "v2" or "seed"
 	Created    time.Time
 	// Counters of API calls that touched this provider.
@@ -926,7 +927,7 @@ func wire(v string, p *provider) map[string]any {
 			"name":        "aws",
 			"credentials": map[string]any{"id": p.Alias, "role": p.RoleARN},
 			"tags":        []any{},
-			"status":      map[string]any{"status": p.Status, "lastUpdate": nil, "percentage": 0, "lastProviderMessages": []any{}},
+			"status":      map[string]any{"status": p.Status, "lastUpdate": nil, "percentage": 0, "lastProviderMessages": providerMessages(p)},
 			"alias":       p.Alias,
 		}
 		if opts != "" {
