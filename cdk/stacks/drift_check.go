@@ -207,7 +207,7 @@ func (s *OrgStack) driftCheckParam() {
 
 // driftCheck adds the scheduled drift check, with the registrar's code and token access.
 // It runs with the share of Sysdig's rate limit one registrar instance takes.
-func (s *OrgStack) driftCheck(registrar *ConnectorFunctionProps, registrarRoleArn *string, alarmActions *[]*string) {
+func (s *OrgStack) driftCheck(registrar *ConnectorFunctionProps, apiURL, registrarRoleArn *string, alarmActions *[]*string) {
 	s.DriftCheck = NewDriftCheck(s.Stack, "DriftCheck", &DriftCheckProps{
 		Code:                 registrar.Code,
 		CodeSigningConfigArn: registrar.CodeSigningConfigArn,
@@ -216,6 +216,7 @@ func (s *OrgStack) driftCheck(registrar *ConnectorFunctionProps, registrarRoleAr
 		TokenKmsKeyCondition: registrar.TokenKmsKeyCondition,
 		Environment: map[string]*string{
 			driftcheck.EnvDeployerStackID:     awscdk.Aws_STACK_ID(),
+			driftcheck.EnvSysdigAPIURL:        apiURL,
 			driftcheck.EnvConcurrentInstances: s.str(ParamRegistrarConcurrency),
 		},
 		StackSetResource: awscdk.Fn_Sub(jsii.String(stackSetResource), nil),

@@ -119,7 +119,8 @@ func TestDriftCheckFunctionIsTheRegistrarsCodeUnderItsOwnHandler(t *testing.T) {
 		"Handler": `"` + driftcheck.Handler + `"`, "Runtime": `"provided.al2023"`, "Architectures": `["arm64"]`, "Timeout": `900`,
 		"ReservedConcurrentExecutions": `1`, "Role": `{"Fn::GetAtt":["DriftCheckRole","Arn"]}`,
 		"LoggingConfig": `{"LogGroup":{"Ref":"DriftCheckLogGroup"}}`,
-		"Environment":   `{"Variables":{"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"}}}`,
+		"Environment": `{"Variables":{"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"},
+			"SYSDIG_API_URL":` + canon(reg["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})[EnvAllowedAPIURLs]) + `}}`,
 	} {
 		equalJSON(t, k, fn[k], want)
 	}

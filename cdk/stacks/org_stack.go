@@ -358,7 +358,7 @@ func (s *OrgStack) resources(props *OrgStackProps) {
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, registrarRoleArn, "OnlyTheRegistrarReadsTheToken")
 	if !props.OmitDriftCheck {
 		// MERGE NOTE (i15-schedule): pass the alarm routing (i16-ops) instead of nil.
-		s.driftCheck(registrar, registrarRoleArn, nil)
+		s.driftCheck(registrar, apiURL, registrarRoleArn, nil)
 	}
 
 	// The registrar topic: members' registrations arrive here.
