@@ -106,10 +106,10 @@ func NewDriftCheck(scope constructs.Construct, id string, p *DriftCheckProps) *D
 		Runtime:       jsii.String("provided.al2023"),
 		Architectures: jsii.Strings("arm64"),
 		// The bootstrap serves the drift check under this handler name (lambda/main.go).
-		Handler:                      jsii.String(driftcheck.Handler),
-		Code:                         &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3Location.BucketName, S3Key: code.S3Location.ObjectKey},
-		CodeSigningConfigArn:         p.CodeSigningConfigArn,
-		MemorySize:                   jsii.Number(FunctionMemoryMB),
+		Handler:              jsii.String(driftcheck.Handler),
+		Code:                 &awslambda.CfnFunction_CodeProperty{S3Bucket: code.S3Location.BucketName, S3Key: code.S3Location.ObjectKey},
+		CodeSigningConfigArn: p.CodeSigningConfigArn,
+		// MemorySize: Lambda's default, 128 MB, as the registrar's (FunctionMemoryMB).
 		Timeout:                      jsii.Number(DriftCheckTimeoutSeconds),
 		ReservedConcurrentExecutions: jsii.Number(1), // one check at a time
 		Role:                         d.Role.AttrArn(),
@@ -200,7 +200,7 @@ func (s *OrgStack) driftCheckParam() {
 	s.param(ParamDriftCheckSchedule, &awscdk.CfnParameterProps{
 		Default:        jsii.String(DefaultDriftCheckSchedule),
 		AllowedPattern: jsii.String(`^(none|(rate|cron)\(.+\))$`),
-		Description:    jsii.String("EventBridge Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check."),
+		Description:    jsii.String("Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check."),
 	})
 	s.cond(CondDriftCheck, awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(s.str(ParamDriftCheckSchedule), jsii.String("none"))))
 }

@@ -18,7 +18,7 @@ var driftCheckResources = []string{"DriftCheckLogGroup", "DriftCheckRole", "Drif
 func TestDriftCheckRunsDailyByDefaultAndNotAtAllWithNone(t *testing.T) {
 	s := publishedOrg(t)
 	equalJSON(t, "parameter", s.section("Parameters")[ParamDriftCheckSchedule], `{"Type":"String","Default":"rate(1 day)",
-		"AllowedPattern":"^(none|(rate|cron)\\(.+\\))$","Description":"EventBridge Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check."}`)
+		"AllowedPattern":"^(none|(rate|cron)\\(.+\\))$","Description":"Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check."}`)
 	equalJSON(t, "condition", s.section("Conditions")[CondDriftCheck], `{"Fn::Not":[{"Fn::Equals":[{"Ref":"DriftCheckSchedule"},"none"]}]}`)
 	for _, id := range driftCheckResources {
 		equalJSON(t, id+" condition", s.resource(t, id)["Condition"], `"DriftCheckOn"`)
@@ -117,7 +117,7 @@ func TestDriftCheckFunctionIsTheRegistrarsCodeUnderItsOwnHandler(t *testing.T) {
 	equalJSON(t, "same signing", fn["CodeSigningConfigArn"], canon(reg["CodeSigningConfigArn"]))
 	for k, want := range map[string]string{
 		"Handler": `"` + driftcheck.Handler + `"`, "Runtime": `"provided.al2023"`, "Architectures": `["arm64"]`, "Timeout": `900`,
-		"ReservedConcurrentExecutions": `1`, "Role": `{"Fn::GetAtt":["DriftCheckRole","Arn"]}`,
+		"ReservedConcurrentExecutions": `1`, "MemorySize": `null`, "Role": `{"Fn::GetAtt":["DriftCheckRole","Arn"]}`,
 		"LoggingConfig": `{"LogGroup":{"Ref":"DriftCheckLogGroup"}}`,
 		"Environment": `{"Variables":{"DEPLOYER_STACK_ID":{"Ref":"AWS::StackId"},"CONCURRENT_INSTANCES":{"Ref":"RegistrarConcurrency"},
 			"SYSDIG_API_URL":` + canon(reg["Environment"].(map[string]interface{})["Variables"].(map[string]interface{})[EnvAllowedAPIURLs]) + `}}`,

@@ -144,7 +144,7 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	s.resources(props)
 	s.outputs()
 	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)",
-		ParamDriftCheckSchedule: "Drift check schedule (or none)"})
+		ParamDriftCheckSchedule: "Drift check schedule"})
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
 	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
 	suppress(s.Registrar.Role, "AwsSolutions-IAM5", reasonStackSetID,
