@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudformation"
@@ -67,6 +68,13 @@ func main() {
 	logger := slog.New(slog.NewJSONHandler(os.Stdout, &slog.HandlerOptions{Level: logLevel(os.Getenv("AWS_LAMBDA_LOG_LEVEL"))}))
 	slog.SetDefault(logger)
 	logger.Info("sysdig-aws-connect function starting", slog.String("version", version.Version()))
+	if servesDriftCheck() {
+		if err := startDriftCheck(context.Background(), logger); err != nil {
+			logger.Error("cannot start", slog.String("error", err.Error()))
+			os.Exit(1)
+		}
+		return
+	}
 	fn, err := newFunction(context.Background(), logger)
 	if err != nil {
 		// Still answer every request (FAILED, saying why): an exit would leave each
@@ -138,13 +146,9 @@ func unstartableFunction(logger *slog.Logger, cause error) (*customresource.Func
 
 // newFunction builds the handler from the environment, as Lambda provides it.
 func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Function, error) {
-	// The SDK reads AWS_ENDPOINT_URL_SECRETS_MANAGER (and _DYNAMODB) itself; each attempt is bounded, and
-	// the handler's deadline bounds them all.
-	cfg, err := config.LoadDefaultConfig(ctx,
-		config.WithRetryMaxAttempts(4),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(10*time.Second)))
+	cfg, err := awsConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("load the AWS SDK configuration: %w", err)
+		return nil, err
 	}
 	// One read of the secret per warm instance and TTL, not one per request; a token
 	// Sysdig refuses is read again at once (rotation).
@@ -200,6 +204,19 @@ func newFunction(ctx context.Context, logger *slog.Logger) (*customresource.Func
 		fnOpts = append(fnOpts, customresource.WithDeduplicator(dedupe.New(store)))
 	}
 	return customresource.New(handler, fnOpts...), nil
+}
+
+// awsConfig is the SDK configuration both handlers use. The SDK reads
+// AWS_ENDPOINT_URL_<SERVICE> itself; each attempt is bounded, and the handler's deadline
+// bounds them all.
+func awsConfig(ctx context.Context) (aws.Config, error) {
+	cfg, err := config.LoadDefaultConfig(ctx,
+		config.WithRetryMaxAttempts(4),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(10*time.Second)))
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load the AWS SDK configuration: %w", err)
+	}
+	return cfg, nil
 }
 
 // concurrentInstances reads CONCURRENT_INSTANCES: unset or empty is 1.

@@ -90,29 +90,8 @@ func NewConnectorFunction(scope constructs.Construct, id string, props *Connecto
 			"Action":   []string{"logs:CreateLogStream", "logs:PutLogEvents"},
 			"Resource": f.LogGroup.LogGroupArn(),
 		},
-		map[string]interface{}{
-			"Sid":      "ReadApiToken",
-			"Effect":   "Allow",
-			"Action":   "secretsmanager:GetSecretValue",
-			"Resource": props.TokenSecretResources,
-		},
 	}
-	if props.TokenKmsKeyArn != nil {
-		var kms interface{} = map[string]interface{}{
-			"Sid":      "DecryptApiToken",
-			"Effect":   "Allow",
-			"Action":   "kms:Decrypt",
-			"Resource": props.TokenKmsKeyArn,
-			// Only when Secrets Manager asks on the function's behalf.
-			"Condition": map[string]interface{}{
-				"StringLike": map[string]interface{}{"kms:ViaService": "secretsmanager.*.amazonaws.com"},
-			},
-		}
-		if props.TokenKmsKeyCondition != nil {
-			kms = awscdk.Fn_ConditionIf(props.TokenKmsKeyCondition.LogicalId(), kms, awscdk.Aws_NO_VALUE())
-		}
-		statements = append(statements, kms)
-	}
+	statements = append(statements, tokenStatements(props.TokenSecretResources, props.TokenKmsKeyArn, props.TokenKmsKeyCondition)...)
 	statements = append(statements, map[string]interface{}{
 		"Sid": "DeadLetters", "Effect": "Allow", "Action": "sqs:SendMessage", "Resource": f.DeadLetters.AttrArn(),
 	})
@@ -190,4 +169,32 @@ func newDeadLetterQueue(scope constructs.Construct) awssqs.CfnQueue {
 	suppress(q, "AwsSolutions-SQS3", reasonIsDeadLetterQueue)
 	suppress(q, "AwsSolutions-SQS4", reasonDeadLetterTLS)
 	return q
+}
+
+// tokenStatements let a function read the token secret (resources) and, when the secret
+// has a customer-managed key, decrypt it through Secrets Manager only.
+func tokenStatements(resources interface{}, kmsKeyArn *string, kmsKeyCondition awscdk.CfnCondition) []interface{} {
+	out := []interface{}{map[string]interface{}{
+		"Sid":      "ReadApiToken",
+		"Effect":   "Allow",
+		"Action":   "secretsmanager:GetSecretValue",
+		"Resource": resources,
+	}}
+	if kmsKeyArn != nil {
+		var kms interface{} = map[string]interface{}{
+			"Sid":      "DecryptApiToken",
+			"Effect":   "Allow",
+			"Action":   "kms:Decrypt",
+			"Resource": kmsKeyArn,
+			// Only when Secrets Manager asks on the function's behalf.
+			"Condition": map[string]interface{}{
+				"StringLike": map[string]interface{}{"kms:ViaService": "secretsmanager.*.amazonaws.com"},
+			},
+		}
+		if kmsKeyCondition != nil {
+			kms = awscdk.Fn_ConditionIf(kmsKeyCondition.LogicalId(), kms, awscdk.Aws_NO_VALUE())
+		}
+		out = append(out, kms)
+	}
+	return out
 }

@@ -64,6 +64,10 @@ type OrgStackProps struct {
 	// Tags are set on the StackSet, which gives them to every member stack and, through
 	// CloudFormation's propagation, to the member roles.
 	Tags map[string]string
+	// OmitDriftCheck leaves the scheduled drift check out. MERGE NOTE (i15-schedule): only
+	// the committed template sets it, until the deployer has room for the check (i16-ops
+	// moves the member template out); then delete the field and regenerate.
+	OmitDriftCheck bool
 }
 
 // OrgStack is the AWS Organizations deployer: the registrar (the same function, behind
@@ -100,6 +104,8 @@ type OrgStack struct {
 	Operations awscloudformation.CfnStack
 	// RegistryTable is the registry of record (registry_table.go).
 	RegistryTable awsdynamodb.CfnTable
+	// DriftCheck is the scheduled drift check (conditional: DriftCheckSchedule none).
+	DriftCheck *DriftCheck
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -112,7 +118,7 @@ var orgParameterGroups = []parameterGroup{
 	{"Sysdig account registration", []string{ParamDiscoveryRegions, ParamProviderAliasPrefix, ParamOnExisting, ParamDeregisterOnDelete, ParamProviderAPI}},
 	{"Capture storage (sysdig_s3)", []string{ParamCaptureBucketName}},
 	{"StackSet rollout", []string{ParamMaxConcurrentPercentage, ParamFailureTolerancePercentage, ParamConcurrencyMode, ParamRegionConcurrencyType}},
-	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamOperationsTemplateKey, ParamCodeSigningConfigArn}},
+	{"Registrar function", []string{ParamRegistrarConcurrency, ParamLogRetentionDays, ParamCodeBucketPrefix, ParamCodeKey, ParamMemberTemplateKey, ParamOperationsTemplateKey, ParamCodeSigningConfigArn, ParamDriftCheckSchedule}},
 	hardeningGroup,
 }
 
@@ -130,12 +136,16 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	}
 	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp))}
 	s.parameters(props.Publishable)
+	if !props.OmitDriftCheck {
+		s.driftCheckParam()
+	}
 	s.conditionsAndRules()
 	if err := s.resources(props); err != nil {
 		return nil, err
 	}
 	s.outputs()
-	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)"})
+	s.consoleInterface(orgParameterGroups, map[string]string{ParamLogRetentionDays: "Registrar log retention (days)",
+		ParamDriftCheckSchedule: "Drift check schedule"})
 	suppress(s.TokenSecret, "AwsSolutions-SMG4", reasonNoRotation)
 	suppress(s.Topic, "AwsSolutions-SNS2", reasonTopicNoKMS)
 	suppress(s.Registrar.Role, "AwsSolutions-IAM5", reasonStackSetID,
@@ -291,6 +301,10 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 
 	// A secret this stack creates: nobody but the registrar may read the value.
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, registrarRoleArn, "OnlyTheRegistrarReadsTheToken")
+	if !props.OmitDriftCheck {
+		// MERGE NOTE (i15-schedule): pass the alarm routing (i16-ops) instead of nil.
+		s.driftCheck(registrar, apiURL, registrarRoleArn, nil)
+	}
 
 	// The registrar topic: members' registrations arrive here.
 	s.Topic = awssns.NewCfnTopic(s.Stack, jsii.String("RegistrarTopic"), &awssns.CfnTopicProps{

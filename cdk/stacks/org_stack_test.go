@@ -346,7 +346,7 @@ func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
 	equalJSON(t, "condition", pol["Condition"], `"CreateTokenSecret"`)
 	equalJSON(t, "resource policy", props(pol), `{"SecretId":{"Ref":"ApiTokenSecretResource"},"BlockPublicPolicy":true,"ResourcePolicy":{"Version":"2012-10-17","Statement":[
 		{"Sid":"OnlyTheRegistrarReadsTheToken","Effect":"Deny","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*",
-		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::GetAtt":["RegistrarRole","Arn"]}}}}]}}`)
+		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::If":["DriftCheckOn",[{"Fn::GetAtt":["RegistrarRole","Arn"]},{"Fn::GetAtt":["DriftCheckRole","Arn"]}],{"Fn::GetAtt":["RegistrarRole","Arn"]}]}}}}]}}`)
 	// Administrators keep managing the secret: only reading the value is denied.
 	if strings.Contains(canon(props(pol)), `secretsmanager:*`) || strings.Contains(canon(props(pol)), `"Action":"*"`) {
 		t.Error("the resource policy must deny only GetSecretValue")
@@ -362,7 +362,8 @@ func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
 	// Nothing else in the deployer or the member template mentions reading secrets.
 	for name, doc := range map[string]map[string]interface{}{"deployer": s.doc, "member": publishedMember(t).doc} {
 		for id, r := range doc["Resources"].(map[string]interface{}) {
-			if id != "RegistrarRole" && id != "ApiTokenSecretPolicy" && strings.Contains(canon(r), "GetSecretValue") {
+			// The drift check reads the same secret (drift_check_test.go checks its grant).
+			if id != "RegistrarRole" && id != "DriftCheckRole" && id != "ApiTokenSecretPolicy" && strings.Contains(canon(r), "GetSecretValue") {
 				t.Errorf("%s: %s grants or mentions GetSecretValue", name, id)
 			}
 		}
@@ -511,6 +512,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 	}
 	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
 		"RegistrarDeadLetterQueue":"AwsSolutions-SQS3AwsSolutions-SQS4","AlarmTopic":"AwsSolutions-SNS2AwsSolutions-SNS3",
+		"DriftCheckRole":"AwsSolutions-IAM5",
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 
