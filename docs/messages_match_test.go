@@ -54,7 +54,7 @@ func TestMessageCollector(t *testing.T) {
 		"property %s: %q is not Fail or Adopt":                                                       {true, "internal/registrar/properties.go"},
 		"response not delivered: the stack will wait for its ServiceTimeout":                         {true, "internal/customresource/function.go"},
 		"--alias must be at most 256 printable characters":                                           {true, "internal/operator/commands.go"},
-		"sysdig: the %s %s has two \"providers\" arrays":                                             {true, "internal/sysdig/providers.go"},
+		"sysdig: the %s %s has two \"providers\" arrays":                                             {true, "internal/sysdig/stream.go"},
 		"read the Sysdig API token: %w":                                                              {false, "internal/registrar/registrar.go"},
 		"adopting existing Sysdig provider":                                                          {false, "internal/registrar/provider.go"},
 		"sysdig: WithHTTPClient(nil): pass an *http.Client or leave the option out":                  {false, "internal/sysdig/client.go"},

@@ -18,8 +18,8 @@ import (
 var messageDirs = []string{
 	"lambda",
 	"internal/customresource", "internal/registrar", "internal/stackauth", "internal/tokensource",
-	"internal/dedupe", "internal/registry", "internal/sysdig",
-	"internal/operator", "internal/onprem", "internal/orgreport", "cmd/sysdig-connect",
+	"internal/dedupe", "internal/registry", "internal/sysdig", "internal/rolearn",
+	"internal/operator", "internal/onprem", "internal/orgreport", "internal/driftcheck", "cmd/sysdig-connect",
 }
 
 // internalMarker, in a comment on the line of a message or the line above it, marks a
@@ -96,6 +96,15 @@ func collectMessages(t *testing.T) []message {
 						// A text built apart (a note, a Reason's part): known, quotable, owed
 						// no entry of its own; where it ends up in an error, that error is.
 						if s, ok := stringValue(n.Args[0]); ok {
+							add(n, s, "text")
+						}
+					case strings.HasSuffix(name, ".fail") && len(n.Args) > 0: // internal/registry's decoder
+						if s, ok := stringValue(n.Args[0]); ok {
+							add(n, s, "error")
+						}
+					case name == "set" && len(n.Args) > 1: // internal/orgreport's verdict details
+						// A row's detail: quotable on its verdict's entry, owed none of its own.
+						if s, ok := stringValue(n.Args[1]); ok {
 							add(n, s, "text")
 						}
 					case name == "unexpected" && len(n.Args) > 0: // internal/sysdig's answer-shape errors
@@ -408,7 +417,7 @@ func pageQuotes(t *testing.T, path string) []quote {
 	return out
 }
 
-var commandRE = regexp.MustCompile(`^((aws|cdk|sysdig-connect|make|SYSDIG_MONITOR_API_TOKEN=\S*) |--[a-z-]+ \S+$)`)
+var commandRE = regexp.MustCompile(`^((aws|cdk|sysdig-connect|make|filter|fields|SYSDIG_MONITOR_API_TOKEN=\S*) |--[a-z-]+ \S+$)`)
 
 // tableCells splits a table row at the '|' that are not escaped (\|) or in a code span.
 func tableCells(row string) []string {

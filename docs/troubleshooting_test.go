@@ -31,6 +31,7 @@ var externalMessages = []string{
 	"Cannot delete entity, must delete access keys first",
 	"Account used is not a delegated administrator",
 	"%s already exists",
+	"The specified KMS key does not exist or is not allowed to be used with Arn %s",
 }
 
 // ruleMessages are the AssertDescription of every Rule of the committed templates.

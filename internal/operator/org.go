@@ -146,7 +146,7 @@ func (f *orgFlags) open(a *app, sysdigToo bool) (*orgRun, error) {
 		a.logger = slog.New(&lineHandler{w: a.stderr, level: slog.LevelDebug, verbose: true, attempts: a.deps.Retry.orDefault().Attempts})
 	}
 	if a.deps.OrgAWS == nil {
-		return nil, errors.New("no AWS clients configured for the org commands")
+		return nil, errors.New("no AWS clients configured for the org commands") //msg:internal a programming error
 	}
 	clients, err := a.deps.OrgAWS(a.awsCtx(), f.Region)
 	if err != nil {

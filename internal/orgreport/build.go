@@ -43,6 +43,7 @@ type facts struct {
 func Build(ctx context.Context, src Sources, opts Options) (*Report, error) {
 	st := src.Stack
 	if st.StackSet == "" || src.Org == nil || src.Instances == nil || src.Registry == nil {
+		//msg:internal a programming error: the CLI and the drift check always give them
 		return nil, errors.New("orgreport: Build needs the stack's StackSet name and the Organizations, StackSet and registry readers")
 	}
 	now := opts.Now

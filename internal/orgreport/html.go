@@ -62,7 +62,7 @@ type htmlData struct {
 // Every value from AWS or Sysdig is escaped for where it stands.
 func WriteHTML(w io.Writer, r *Report) error {
 	if r == nil {
-		return fmt.Errorf("write the HTML report: no report")
+		return fmt.Errorf("write the HTML report: no report") //msg:internal a programming error
 	}
 	counts := r.Counts
 	if counts == nil { // a report built without Count(): count here, without changing it

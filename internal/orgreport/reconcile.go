@@ -137,7 +137,7 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 // on the record still holding the provider.
 func apply(ctx context.Context, kind string, rec *registry.Record, opts ReconcileOptions, at time.Time) error {
 	if opts.Registry == nil || (kind == ActionDeregister && opts.Sysdig == nil) {
-		return fmt.Errorf("reconcile has no registry or Sysdig client to act with")
+		return fmt.Errorf("reconcile has no registry or Sysdig client to act with") //msg:internal a programming error
 	}
 	if kind == ActionDeregister {
 		err := opts.Sysdig.DeleteProvider(ctx, providerAPI(rec, Stack{}), rec.ProviderID)

@@ -9,7 +9,7 @@ import (
 	"testing"
 )
 
-func sampleReport() *Report {
+func renderSampleReport() *Report {
 	r := &Report{Stack: "s", StackSet: "s-members", Rows: []Row{
 		{AccountID: acct(1), AccountName: "prod", Verdict: VerdictOK, Detail: "fine"},
 		{AccountID: acct(2), AccountName: "=HYPERLINK(\"x\")", Verdict: VerdictFailed, Detail: "line\nbreak\tand tab", Fix: "aws cloudformation update-stack-instances"},
@@ -31,7 +31,7 @@ func TestCSVHeaderIsTheJSONNames(t *testing.T) {
 		t.Fatalf("Header %v, JSON names %v", Header, names)
 	}
 	var buf bytes.Buffer
-	if err := WriteCSV(&buf, sampleReport()); err != nil {
+	if err := WriteCSV(&buf, renderSampleReport()); err != nil {
 		t.Fatal(err)
 	}
 	recs, err := csv.NewReader(&buf).ReadAll()
@@ -45,7 +45,7 @@ func TestCSVHeaderIsTheJSONNames(t *testing.T) {
 
 func TestWriteJSONAndTable(t *testing.T) {
 	var buf bytes.Buffer
-	if err := WriteJSON(&buf, sampleReport()); err != nil {
+	if err := WriteJSON(&buf, renderSampleReport()); err != nil {
 		t.Fatal(err)
 	}
 	var back Report
@@ -53,7 +53,7 @@ func TestWriteJSONAndTable(t *testing.T) {
 		t.Fatalf("json round trip: %+v %v", back, err)
 	}
 	buf.Reset()
-	if err := WriteTable(&buf, sampleReport()); err != nil {
+	if err := WriteTable(&buf, renderSampleReport()); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()

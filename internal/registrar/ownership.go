@@ -235,6 +235,7 @@ func (r *Registrar) recordRemoval(ctx context.Context, h held) error {
 		rec.Replaced = nil
 	}
 	if err := r.registry.Put(ctx, rec); err != nil {
+		//msg:internal a wrapper: the registry's own error (read, record, mark) has its entry
 		return fmt.Errorf("%w; retry the stack operation", err)
 	}
 	return nil
