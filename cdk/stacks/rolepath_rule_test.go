@@ -16,6 +16,9 @@ func TestV2RolePathRule(t *testing.T) {
 		t.Fatalf("templates: %v %v", paths, err)
 	}
 	for _, path := range paths {
+		if filepath.Base(path) == filepath.Base(OperationsTemplatePath) {
+			continue // the deployer's alarms and dashboard: no role, no registration
+		}
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			b, err := os.ReadFile(path)
 			if err != nil {
