@@ -205,7 +205,7 @@ func TestStacksCreatedBeforeTheRegistry(t *testing.T) {
 	own := send(t, w.env, request{requestType: "Delete", sns: true, stackAccount: memberA, physicalID: ownA, props: w.props(memberA)})
 	checkAnswer(t, w.env, own, w.timeout, "SUCCESS", "")
 	w.untouched(t, "A's own Delete, no role in the answer", idA, roleA, "a", len(w.env.Sysdig.Requests()))
-	if !w.logged(t, `"level":"WARN"`, "sysdig-connect --api-url "+w.env.SysdigURL+" --token-secret "+w.env.SecretARN+" deregister "+idA+" --role-arn "+roleA) {
+	if !w.logged(t, `"level":"WARN"`, "SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url "+w.env.SysdigURL+" deregister "+idA+" --role-arn "+roleA) {
 		t.Error("no warning gives the sysdig-connect deregister command for A's provider")
 	}
 

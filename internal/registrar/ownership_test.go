@@ -243,7 +243,7 @@ func TestNoRecordReadsByID(t *testing.T) {
 			case err != nil || res.Refused:
 				t.Fatalf("%+v %v", res, err)
 			}
-			if tc.wantRefuse && !strings.Contains(e.logs.String(), "sysdig-connect --api-url "+e.url+" --token-secret "+secretID+" deregister "+id+" --role-arn "+roleARN) {
+			if tc.wantRefuse && !strings.Contains(e.logs.String(), "SYSDIG_MONITOR_API_TOKEN=<token> sysdig-connect --api-url "+e.url+" deregister "+id+" --role-arn "+roleARN) {
 				t.Errorf("no log line gives the deregister command: %s", e.logs.String())
 			}
 			if gone := len(e.emu.Providers()) == 0; gone != tc.wantGone {
