@@ -248,3 +248,17 @@ func sysdigProviderSpec(role string) sysdig.ProviderSpec {
 }
 
 func roleARN(account, name string) string { return "arn:aws:iam::" + account + ":role/" + name }
+
+// logsUntil returns the function's log lines once done holds for them, or after 5 s: the
+// emulator's output reaches the test through a pipe, so a line written just before an
+// invocation returned may not be read yet.
+func logsUntil(src interface{ Logs() []string }, done func(lines []string) bool) []string {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		lines := src.Logs()
+		if done(lines) || time.Now().After(deadline) {
+			return lines
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
