@@ -3,7 +3,6 @@ package operator
 import (
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 
+	"sysdig-aws-connect/internal/permissions"
 	"sysdig-aws-connect/internal/registrar"
 	"sysdig-aws-connect/internal/sysdig"
 )
@@ -47,37 +47,9 @@ type trustStatement struct {
 	Condition map[string]map[string]json.RawMessage
 }
 
-// stringOrList reads a policy value that is a string or a list of strings.
-func stringOrList(raw json.RawMessage) []string {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
-}
-
 // parseTrust decodes GetRole's AssumeRolePolicyDocument (URL-encoded JSON, as IAM answers it).
 func parseTrust(doc string) ([]trustStatement, error) {
-	if dec, err := url.QueryUnescape(doc); err == nil {
-		doc = dec
-	}
-	var p struct {
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if err := json.Unmarshal([]byte(doc), &p); err != nil {
-		return nil, fmt.Errorf("the trust policy is not JSON: %w", err)
-	}
-	var list []trustStatement
-	if err := json.Unmarshal(p.Statement, &list); err != nil {
-		var one trustStatement
-		if err := json.Unmarshal(p.Statement, &one); err != nil {
-			return nil, fmt.Errorf("the trust policy has no readable Statement: %w", err)
-		}
-		list = []trustStatement{one}
-	}
-	return list, nil
+	return permissions.Statements[trustStatement](doc, "trust policy")
 }
 
 // expectedPrincipal is the principal the role must trust and where that comes from.
@@ -148,16 +120,16 @@ func (c *checkCmd) checkTrust(a *app, l *checklist, role string, sysdigOK bool, 
 	}
 	var principals, externalIDs []string
 	for _, st := range stmts {
-		if st.Effect != "Allow" || !slices.ContainsFunc(stringOrList(st.Action), func(s string) bool { return s == "sts:AssumeRole" || s == "sts:*" || s == "*" }) {
+		if st.Effect != "Allow" || !slices.ContainsFunc(permissions.StringOrList(st.Action), func(s string) bool { return s == "sts:AssumeRole" || s == "sts:*" || s == "*" }) {
 			continue
 		}
 		var p map[string]json.RawMessage
 		if json.Unmarshal(st.Principal, &p) == nil {
-			principals = append(principals, stringOrList(p["AWS"])...)
+			principals = append(principals, permissions.StringOrList(p["AWS"])...)
 		}
 		for op, kv := range st.Condition {
 			if op == "StringEquals" || op == "StringLike" {
-				externalIDs = append(externalIDs, stringOrList(kv["sts:ExternalId"])...)
+				externalIDs = append(externalIDs, permissions.StringOrList(kv["sts:ExternalId"])...)
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package operator
 
 import (
 	"net/url"
+	"sysdig-aws-connect/internal/permissions"
 	"testing"
 )
 
@@ -37,8 +38,8 @@ func FuzzParseTrust(f *testing.F) {
 			return
 		}
 		for _, s := range st {
-			_ = stringOrList(s.Action)
-			_ = stringOrList(s.Principal)
+			_ = permissions.StringOrList(s.Action)
+			_ = permissions.StringOrList(s.Principal)
 		}
 	})
 }

@@ -2,8 +2,6 @@ package permissions
 
 import (
 	"encoding/json"
-	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -13,22 +11,9 @@ import (
 // (NotAction) is reported as "NotAction:" and its list, since it allows more than any
 // list could say.
 func Allowed(document string) ([]string, error) {
-	if dec, err := url.QueryUnescape(document); err == nil {
-		document = dec
-	}
-	var doc struct {
-		Statement json.RawMessage `json:"Statement"`
-	}
-	if err := json.Unmarshal([]byte(document), &doc); err != nil {
-		return nil, fmt.Errorf("the policy is not JSON: %w", err)
-	}
-	var stmts []map[string]json.RawMessage
-	if err := json.Unmarshal(doc.Statement, &stmts); err != nil {
-		var one map[string]json.RawMessage
-		if err := json.Unmarshal(doc.Statement, &one); err != nil {
-			return nil, fmt.Errorf("the policy has no readable Statement: %w", err)
-		}
-		stmts = []map[string]json.RawMessage{one}
+	stmts, err := Statements[map[string]json.RawMessage](document, "policy")
+	if err != nil {
+		return nil, err
 	}
 	var out []string
 	for _, st := range stmts {
@@ -37,26 +22,13 @@ func Allowed(document string) ([]string, error) {
 		if effect != "Allow" {
 			continue
 		}
-		out = append(out, stringOrList(st["Action"])...)
-		if not := stringOrList(st["NotAction"]); len(not) > 0 {
+		out = append(out, StringOrList(st["Action"])...)
+		if not := StringOrList(st["NotAction"]); len(not) > 0 {
 			out = append(out, "NotAction:"+strings.Join(not, ","))
 		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
-}
-
-func stringOrList(raw json.RawMessage) []string {
-	if raw == nil {
-		return nil
-	}
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}
-	}
-	var many []string
-	_ = json.Unmarshal(raw, &many)
-	return many
 }
 
 // Diff compares the actions a policy allows with the ones it should: missing are in
