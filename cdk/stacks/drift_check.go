@@ -221,7 +221,7 @@ func (s *OrgStack) driftCheck(registrar *ConnectorFunctionProps, apiURL, registr
 		},
 		StackSetResource: awscdk.Fn_Sub(jsii.String(stackSetResource), nil),
 		StackSetName:     s.stackSetName(),
-		RegistryTableArn: s.registryTable().AttrArn(),
+		RegistryTableArn: s.RegistryTable.AttrArn(),
 		Schedule:         s.str(ParamDriftCheckSchedule),
 		LogRetentionDays: registrar.LogRetentionDays,
 		AlarmActions:     alarmActions,
