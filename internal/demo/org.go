@@ -68,14 +68,13 @@ func RunOrg(ctx context.Context, cfg OrgConfig) error {
 		return fmt.Errorf("org status: exit %d: %s", code, errOut)
 	}
 
-	jsonFile := filepath.Join(outDir, "org-status.json")
-	p.step(2, 5, "the same report as JSON ("+jsonFile+") and as a page (org-status.html)", nil)
+	jsonFile, htmlFile := filepath.Join(outDir, "org-status.json"), filepath.Join(outDir, "org-status.html")
+	p.step(2, 5, "the same report as JSON ("+jsonFile+") and as a page ("+htmlFile+")", nil)
 	code, out, errOut = cli(append(status, "--format", "json", "--output", jsonFile)...)
 	if code != operator.ExitNotAllOK {
 		return fmt.Errorf("org status --format json: exit %d: %s", code, errOut)
 	}
 	p.line(indent(out))
-	htmlFile := filepath.Join(outDir, "org-status.html")
 	code, out, errOut = cli(append(status, "--format", "html", "--output", htmlFile)...)
 	if code != operator.ExitNotAllOK {
 		return fmt.Errorf("org status --format html: exit %d: %s", code, errOut)
