@@ -55,8 +55,12 @@ func TestDriftCheckRunsDailyByDefaultAndNotAtAllWithNone(t *testing.T) {
 	}
 	always := []string{"RegistrarFunction", "MemberStackSet", "Operations", "ApiTokenSecretPolicy"}
 	t.Run("deployer default", func(t *testing.T) { checkScenario(t, org.doc, with(), true, nil, nil, always) })
-	t.Run("deployer none", func(t *testing.T) { checkScenario(t, org.doc, with(ParamDriftCheckSchedule, "none"), true, nil, nil, always) })
-	t.Run("default", func(t *testing.T) { checkScenario(t, ops.doc, opsValues, true, driftCheckResources, nil, []string{"Dashboard"}) })
+	t.Run("deployer none", func(t *testing.T) {
+		checkScenario(t, org.doc, with(ParamDriftCheckSchedule, "none"), true, nil, nil, always)
+	})
+	t.Run("default", func(t *testing.T) {
+		checkScenario(t, ops.doc, opsValues, true, driftCheckResources, nil, []string{"Dashboard"})
+	})
 	t.Run("every 6 hours", func(t *testing.T) {
 		checkScenario(t, ops.doc, withValues(opsValues, map[string]string{ParamDriftCheckSchedule: "rate(6 hours)"}), true, driftCheckResources, nil, nil)
 	})

@@ -346,7 +346,7 @@ func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
 	equalJSON(t, "condition", pol["Condition"], `"CreateTokenSecret"`)
 	equalJSON(t, "resource policy", props(pol), `{"SecretId":{"Ref":"ApiTokenSecretResource"},"BlockPublicPolicy":true,"ResourcePolicy":{"Version":"2012-10-17","Statement":[
 		{"Sid":"OnlyTheRegistrarReadsTheToken","Effect":"Deny","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*",
-		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::If":["DriftCheckOn",[{"Fn::GetAtt":["RegistrarRole","Arn"]},{"Fn::GetAtt":["DriftCheckRole","Arn"]}],{"Fn::GetAtt":["RegistrarRole","Arn"]}]}}}}]}}`)
+		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::If":["DriftCheckOn",[{"Fn::GetAtt":["RegistrarRole","Arn"]},{"Fn::GetAtt":["Operations","Outputs.DriftCheckRoleArn"]}],{"Fn::GetAtt":["RegistrarRole","Arn"]}]}}}}]}}`)
 	// Administrators keep managing the secret: only reading the value is denied.
 	if strings.Contains(canon(props(pol)), `secretsmanager:*`) || strings.Contains(canon(props(pol)), `"Action":"*"`) {
 		t.Error("the resource policy must deny only GetSecretValue")
@@ -512,7 +512,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 	}
 	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
 		"RegistrarDeadLetterQueue":"AwsSolutions-SQS3AwsSolutions-SQS4","AlarmTopic":"AwsSolutions-SNS2AwsSolutions-SNS3",
-		"DriftCheckRole":"AwsSolutions-IAM5",
+
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 

@@ -70,6 +70,9 @@ func TestTemplatesApplyTheCurrentPermissionsVersion(t *testing.T) {
 		}
 	}
 	for _, p := range PublishedTemplates {
+		if p.Path == OperationsTemplatePath {
+			continue // alarms, dashboard, drift check: no Sysdig role
+		}
 		t.Run(filepath.Base(p.Path), func(t *testing.T) {
 			raw, err := os.ReadFile(filepath.Join("..", "..", p.Path))
 			if err != nil {
