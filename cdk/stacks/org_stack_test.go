@@ -238,6 +238,12 @@ func TestOrgCdkDeployReadsTheCommittedMemberTemplateFromAnAsset(t *testing.T) {
 	if _, ok := doc["Parameters"].(map[string]interface{})[ParamMemberTemplateKey]; ok {
 		t.Error("cdk deploy mode has no MemberTemplateKey parameter")
 	}
+	// The drift check runs the registrar's asset (no code signing under cdk deploy).
+	res := doc["Resources"].(map[string]interface{})
+	code := props(res["RegistrarFunction"].(map[string]interface{}))["Code"].(map[string]interface{})
+	passed := props(res["Operations"].(map[string]interface{}))["Parameters"].(map[string]interface{})
+	equalJSON(t, "the drift check's code", []interface{}{passed[ParamOpsCodeBucket], passed[ParamCodeKey], passed[ParamCodeSigningConfigArn]},
+		canon([]interface{}{code["S3Bucket"], code["S3Key"], ""}))
 }
 
 func TestOrgRegistrarTopicOnlyThisOrganizationPublishesOverTLS(t *testing.T) {
