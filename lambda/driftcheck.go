@@ -15,6 +15,7 @@ import (
 
 	"sysdig-aws-connect/internal/driftcheck"
 	"sysdig-aws-connect/internal/orgreport"
+	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/tokensource"
 )
@@ -63,4 +64,10 @@ func newDriftChecker(c driftcheck.Config, cfg aws.Config, logger *slog.Logger) *
 		Metrics: os.Stdout,
 		Logger:  logger,
 	})
+}
+
+// newRegistryReader reads the registry of record with the registrar's own store: its List
+// is a paginated, strongly consistent Scan that stops at a record it cannot decode.
+func newRegistryReader(client *dynamodb.Client, table string) orgreport.Registry {
+	return registry.New(client, table)
 }

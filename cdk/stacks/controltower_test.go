@@ -35,6 +35,11 @@ var hardened = map[string]string{
 	ParamAlarmTopicArn:    "arn:aws:sns:us-east-1:123456789012:ops-alarms",
 }
 
+// hardenedFunction is hardened without the alarm routing (the operations stack receives
+// the deployer's route as AlarmAction).
+var hardenedFunction = map[string]string{ParamLogKmsKeyArn: hardened[ParamLogKmsKeyArn], ParamLogRetentionDays: hardened[ParamLogRetentionDays],
+	ParamSubnetIDs: hardened[ParamSubnetIDs], ParamSecurityGroupIDs: hardened[ParamSecurityGroupIDs]}
+
 func withValues(base map[string]string, more ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range append([]map[string]string{base}, more...) {
@@ -65,8 +70,9 @@ func TestControlTowerProactiveControls(t *testing.T) {
 		{"deployer, hardened, on-prem CreateUser, alarms by e-mail", OrgTemplatePath, withValues(org, hardened, onPrem, map[string]string{ParamAlarmTopicArn: "", ParamAlarmEmail: "ops@example.com"}), nil},
 		{"member", MemberTemplatePath, member, nil},
 		{"member with a capture bucket", MemberTemplatePath, withValues(member, map[string]string{ParamCaptureBucketName: "captures"}), nil},
-		{"deployer's alarms and dashboard", OperationsTemplatePath, map[string]string{ParamOpsFunctionName: "sysdig-RegistrarFunction-x", ParamOpsDeadLetterQueueName: "sysdig-RegistrarDeadLetterQueue-x",
-			ParamOpsAlarmAction: "arn:aws:sns:us-east-1:123456789012:sysdig-AlarmTopic-x", ParamOpsStackSetName: "sysdig-members", ParamOpsDashboardName: "sysdig-registrar"}, nil},
+		{"deployer's alarms, dashboard and drift check, hardened", OperationsTemplatePath, withValues(opsValues, hardenedFunction), nil},
+		{"deployer's alarms and dashboard, no drift check", OperationsTemplatePath, withValues(opsValues, map[string]string{ParamDriftCheckSchedule: "none"}), nil},
+		{"deployer's drift check, defaults", OperationsTemplatePath, opsValues, []string{"CT.CLOUDWATCH.PR.2 DriftCheckLogGroup", "CT.CLOUDWATCH.PR.3 DriftCheckLogGroup", "CT.LAMBDA.PR.3 DriftCheckFunction"}},
 		// Without the options: what each of them fixes.
 		{"single account, defaults", PublishedTemplatePath, single, []string{"CT.CLOUDWATCH.PR.2 ConnectorLogGroup", "CT.CLOUDWATCH.PR.3 ConnectorLogGroup", "CT.LAMBDA.PR.3 ConnectorFunction"}},
 		{"deployer, defaults", OrgTemplatePath, org, []string{"CT.CLOUDWATCH.PR.2 RegistrarLogGroup", "CT.CLOUDWATCH.PR.3 RegistrarLogGroup", "CT.LAMBDA.PR.3 RegistrarFunction"}},

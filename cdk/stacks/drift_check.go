@@ -47,6 +47,10 @@ type DriftCheckProps struct {
 	StackSetResource *string
 	// StackSetName is the metrics' StackSet dimension.
 	StackSetName *string
+	// DeployerStackID is the deployer stack's ARN: the check reads its parameters and outputs.
+	DeployerStackID *string
+	// Statements are added to the role's policy (the VPC network interfaces, when in one).
+	Statements []interface{}
 	// RegistryTableArn is the registry of record the check scans.
 	RegistryTableArn *string
 	// Schedule is the EventBridge Scheduler expression.
@@ -85,10 +89,11 @@ func NewDriftCheck(scope constructs.Construct, id string, p *DriftCheckProps) *D
 		// DELEGATED_ADMIN, CloudFormation checks ListDelegatedAdministrators first.
 		allow([]string{"organizations:ListAccountsForParent", "organizations:ListOrganizationalUnitsForParent",
 			"organizations:DescribeAccount", "organizations:ListDelegatedAdministrators"}, "*"),
-		allow("cloudformation:DescribeStacks", awscdk.Aws_STACK_ID()),
+		allow("cloudformation:DescribeStacks", p.DeployerStackID),
 		allow("cloudformation:ListStackInstances", p.StackSetResource),
 		allow("dynamodb:Scan", p.RegistryTableArn),
 	}, tokenStatements(p.TokenSecretResources, p.TokenKmsKeyArn, p.TokenKmsKeyCondition)...)
+	statements = append(statements, p.Statements...)
 	d.Role = awsiam.NewCfnRole(c, jsii.String("Role"), &awsiam.CfnRoleProps{
 		AssumeRolePolicyDocument: assumedBy("lambda.amazonaws.com", nil),
 		Policies: &[]interface{}{&awsiam.CfnRole_PolicyProperty{
@@ -195,40 +200,13 @@ func assumedBy(service string, condition map[string]interface{}) map[string]inte
 	return map[string]interface{}{"Version": "2012-10-17", "Statement": []interface{}{st}}
 }
 
-// driftCheckParam declares DriftCheckSchedule.
-func (s *OrgStack) driftCheckParam() {
+// driftCheckScheduleParam declares DriftCheckSchedule and its condition (the deployer
+// takes it; the operations stack, which holds the check, receives it).
+func (s *templateStack) driftCheckScheduleParam(description string) {
 	s.param(ParamDriftCheckSchedule, &awscdk.CfnParameterProps{
 		Default:        jsii.String(DefaultDriftCheckSchedule),
 		AllowedPattern: jsii.String(`^(none|(rate|cron)\(.+\))$`),
-		Description:    jsii.String("Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check."),
+		Description:    jsii.String(description),
 	})
 	s.cond(CondDriftCheck, awscdk.Fn_ConditionNot(awscdk.Fn_ConditionEquals(s.str(ParamDriftCheckSchedule), jsii.String("none"))))
-}
-
-// driftCheck adds the scheduled drift check, with the registrar's code and token access.
-// It runs with the share of Sysdig's rate limit one registrar instance takes.
-func (s *OrgStack) driftCheck(registrar *ConnectorFunctionProps, apiURL, registrarRoleArn *string, alarmActions *[]*string) {
-	s.DriftCheck = NewDriftCheck(s.Stack, "DriftCheck", &DriftCheckProps{
-		Code:                 registrar.Code,
-		CodeSigningConfigArn: registrar.CodeSigningConfigArn,
-		TokenSecretResources: registrar.TokenSecretResources,
-		TokenKmsKeyArn:       registrar.TokenKmsKeyArn,
-		TokenKmsKeyCondition: registrar.TokenKmsKeyCondition,
-		Environment: map[string]*string{
-			driftcheck.EnvDeployerStackID:     awscdk.Aws_STACK_ID(),
-			driftcheck.EnvSysdigAPIURL:        apiURL,
-			driftcheck.EnvConcurrentInstances: s.str(ParamRegistrarConcurrency),
-		},
-		StackSetResource: awscdk.Fn_Sub(jsii.String(stackSetResource), nil),
-		StackSetName:     s.stackSetName(),
-		RegistryTableArn: s.registryTable().AttrArn(),
-		Schedule:         s.str(ParamDriftCheckSchedule),
-		LogRetentionDays: registrar.LogRetentionDays,
-		AlarmActions:     alarmActions,
-		Condition:        s.Conditions[CondDriftCheck],
-	})
-	// The secret this stack creates denies its value to every other principal: the drift
-	// check reads it too, when it exists.
-	s.SecretPolicy.AddPropertyOverride(jsii.String("ResourcePolicy.Statement.0.Condition.ArnNotEquals.aws:PrincipalArn"),
-		awscdk.Fn_ConditionIf(jsii.String(CondDriftCheck), []interface{}{registrarRoleArn, s.DriftCheck.Role.AttrArn()}, registrarRoleArn))
 }

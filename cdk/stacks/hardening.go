@@ -56,9 +56,13 @@ func (s *templateStack) hardeningParams() {
 // the function in SubnetIds/SecurityGroupIds, and the network interface permissions
 // Lambda needs for that (only then).
 func (s *templateStack) harden(f *ConnectorFunction) {
-	f.LogGroup.Node().DefaultChild().(awscdk.CfnResource).AddPropertyOverride(jsii.String("KmsKeyId"),
+	s.hardenResources(f.LogGroup.Node().DefaultChild().(awscdk.CfnResource), f.Function.Node().DefaultChild().(awscdk.CfnResource))
+}
+
+// hardenResources applies the options to a log group and the function writing to it.
+func (s *templateStack) hardenResources(logGroup, fn awscdk.CfnResource) {
+	logGroup.AddPropertyOverride(jsii.String("KmsKeyId"),
 		awscdk.Fn_ConditionIf(jsii.String(CondHasLogKmsKey), s.str(ParamLogKmsKeyArn), awscdk.Aws_NO_VALUE()))
-	fn := f.Function.Node().DefaultChild().(awscdk.CfnResource)
 	fn.AddPropertyOverride(jsii.String("VpcConfig"),
 		awscdk.Fn_ConditionIf(jsii.String(CondInVpc), map[string]interface{}{
 			"SubnetIds":        s.Params[ParamSubnetIDs].ValueAsList(),

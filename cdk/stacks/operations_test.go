@@ -143,11 +143,22 @@ func TestAlarmsOnFailuresRefusalsThrottlingAndDeadLetters(t *testing.T) {
 func TestOrgNestsItsAlarmsAndDashboard(t *testing.T) {
 	org := publishedOrg(t)
 	nested := org.resource(t, "Operations")
-	equalJSON(t, "nested stack", nested, `{"Type":"AWS::CloudFormation::Stack","Properties":{
-		"TemplateURL":{"Fn::Sub":"https://${CodeBucketPrefix}-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}/${OperationsTemplateKey}"},
-		"Parameters":{"FunctionName":{"Ref":"RegistrarFunction"},"DeadLetterQueueName":{"Fn::GetAtt":["RegistrarDeadLetterQueue","QueueName"]},
-			"AlarmAction":{"Fn::If":["HasAlarmTopicArn",{"Ref":"AlarmTopicArn"},{"Ref":"AlarmTopic"}]},
-			"StackSetName":{"Fn::Sub":"${AWS::StackName}-members"},"DashboardName":{"Fn::Sub":"${AWS::StackName}-registrar"}}}}`)
+	equalJSON(t, "nested stack", props(nested)["TemplateURL"],
+		`{"Fn::Sub":"https://${CodeBucketPrefix}-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}/${OperationsTemplateKey}"}`)
+	passed := map[string]interface{}{}
+	for k, v := range props(nested)["Parameters"].(map[string]interface{}) {
+		passed[k] = v
+	}
+	delete(passed, ParamOpsTokenSecretArns) // TestDriftCheckOnlyReads: exactly the registrar's
+	delete(passed, ParamSysdigAPIURL)       // TestDriftCheckFunctionIsTheRegistrarsCodeUnderItsOwnHandler
+	equalJSON(t, "nested stack parameters", passed, `{"FunctionName":{"Ref":"RegistrarFunction"},"DeadLetterQueueName":{"Fn::GetAtt":["RegistrarDeadLetterQueue","QueueName"]},
+		"AlarmAction":{"Fn::If":["HasAlarmTopicArn",{"Ref":"AlarmTopicArn"},{"Ref":"AlarmTopic"}]},
+		"StackSetName":{"Fn::Sub":"${AWS::StackName}-members"},"DashboardName":{"Fn::Sub":"${AWS::StackName}-registrar"},
+		"DriftCheckSchedule":{"Ref":"DriftCheckSchedule"},"DeployerStackId":{"Ref":"AWS::StackId"},"RegistryTableArn":{"Fn::GetAtt":["RegistryTable","Arn"]},
+		"ApiTokenKmsKeyArn":{"Ref":"ApiTokenKmsKeyArn"},"RegistrarConcurrency":{"Ref":"RegistrarConcurrency"},
+		"CodeBucket":{"Fn::Join":["-",[{"Ref":"CodeBucketPrefix"},{"Ref":"AWS::Region"}]]},"CodeKey":{"Ref":"CodeKey"},"CodeSigningConfigArn":{"Ref":"CodeSigningConfigArn"},
+		"LogRetentionDays":{"Ref":"LogRetentionDays"},"LogKmsKeyArn":{"Ref":"LogKmsKeyArn"},
+		"SubnetIds":{"Fn::Join":[",",{"Ref":"SubnetIds"}]},"SecurityGroupIds":{"Fn::Join":[",",{"Ref":"SecurityGroupIds"}]}}`)
 	equalJSON(t, "DashboardUrl", org.section("Outputs")[OutDashboardURL].(map[string]interface{})["Value"],
 		`{"Fn::Sub":"https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${AWS::StackName}-registrar"}`)
 	ops := publishedOperations(t)

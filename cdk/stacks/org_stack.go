@@ -64,10 +64,6 @@ type OrgStackProps struct {
 	// Tags are set on the StackSet, which gives them to every member stack and, through
 	// CloudFormation's propagation, to the member roles.
 	Tags map[string]string
-	// OmitDriftCheck leaves the scheduled drift check out. MERGE NOTE (i15-schedule): only
-	// the committed template sets it, until the deployer has room for the check (i16-ops
-	// moves the member template out); then delete the field and regenerate.
-	OmitDriftCheck bool
 }
 
 // OrgStack is the AWS Organizations deployer: the registrar (the same function, behind
@@ -99,13 +95,11 @@ type OrgStack struct {
 
 	// AlarmRouting takes every alarm of the deployer (AlarmActions for other constructs).
 	AlarmRouting *AlarmRouting
-	// Operations is the nested stack with the registrar's alarms and dashboard
-	// (OperationsStack), read from S3 like the member template.
+	// Operations is the nested stack with the registrar's alarms, its dashboard and the
+	// scheduled drift check (OperationsStack), read from S3 like the member template.
 	Operations awscloudformation.CfnStack
 	// RegistryTable is the registry of record (registry_table.go).
 	RegistryTable awsdynamodb.CfnTable
-	// DriftCheck is the scheduled drift check (conditional: DriftCheckSchedule none).
-	DriftCheck *DriftCheck
 }
 
 // orgParameterGroups orders and labels the deployer's parameters in the console.
@@ -136,9 +130,7 @@ func NewOrgStack(scope constructs.Construct, id string, props *OrgStackProps) (*
 	}
 	s := &OrgStack{templateStack: newTemplateStack(awscdk.NewStack(scope, jsii.String(id), &sp))}
 	s.parameters(props.Publishable)
-	if !props.OmitDriftCheck {
-		s.driftCheckParam()
-	}
+	s.driftCheckScheduleParam("Scheduler expression (UTC), e.g. rate(6 hours); none: no drift check.")
 	s.conditionsAndRules()
 	if err := s.resources(props); err != nil {
 		return nil, err
@@ -301,10 +293,6 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 
 	// A secret this stack creates: nobody but the registrar may read the value.
 	s.SecretPolicy = s.tokenSecretPolicy(s.TokenSecret, registrarRoleArn, "OnlyTheRegistrarReadsTheToken")
-	if !props.OmitDriftCheck {
-		// MERGE NOTE (i15-schedule): pass the alarm routing (i16-ops) instead of nil.
-		s.driftCheck(registrar, apiURL, registrarRoleArn, nil)
-	}
 
 	// The registrar topic: members' registrations arrive here.
 	s.Topic = awssns.NewCfnTopic(s.Stack, jsii.String("RegistrarTopic"), &awssns.CfnTopicProps{
@@ -401,7 +389,7 @@ func (s *OrgStack) resources(props *OrgStackProps) error {
 	s.Registrar.Role.OverrideLogicalId(jsii.String("RegistrarRole"))
 	setLogicalID(s.Registrar.AsyncInvoke, "RegistrarAsyncInvokeConfig")
 	s.Registrar.DeadLetters.OverrideLogicalId(jsii.String("RegistrarDeadLetterQueue"))
-	return s.operations(props)
+	return s.operations(props, registrar, apiURL)
 }
 
 // stackSetName is the StackSet's name: fixed by the stack name, so the registrar can know

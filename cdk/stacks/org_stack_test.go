@@ -238,6 +238,12 @@ func TestOrgCdkDeployReadsTheCommittedMemberTemplateFromAnAsset(t *testing.T) {
 	if _, ok := doc["Parameters"].(map[string]interface{})[ParamMemberTemplateKey]; ok {
 		t.Error("cdk deploy mode has no MemberTemplateKey parameter")
 	}
+	// The drift check runs the registrar's asset (no code signing under cdk deploy).
+	res := doc["Resources"].(map[string]interface{})
+	code := props(res["RegistrarFunction"].(map[string]interface{}))["Code"].(map[string]interface{})
+	passed := props(res["Operations"].(map[string]interface{}))["Parameters"].(map[string]interface{})
+	equalJSON(t, "the drift check's code", []interface{}{passed[ParamOpsCodeBucket], passed[ParamCodeKey], passed[ParamCodeSigningConfigArn]},
+		canon([]interface{}{code["S3Bucket"], code["S3Key"], ""}))
 }
 
 func TestOrgRegistrarTopicOnlyThisOrganizationPublishesOverTLS(t *testing.T) {
@@ -346,7 +352,7 @@ func TestOrgTokenSecretIsReadableOnlyByTheRegistrar(t *testing.T) {
 	equalJSON(t, "condition", pol["Condition"], `"CreateTokenSecret"`)
 	equalJSON(t, "resource policy", props(pol), `{"SecretId":{"Ref":"ApiTokenSecretResource"},"BlockPublicPolicy":true,"ResourcePolicy":{"Version":"2012-10-17","Statement":[
 		{"Sid":"OnlyTheRegistrarReadsTheToken","Effect":"Deny","Principal":{"AWS":"*"},"Action":"secretsmanager:GetSecretValue","Resource":"*",
-		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::If":["DriftCheckOn",[{"Fn::GetAtt":["RegistrarRole","Arn"]},{"Fn::GetAtt":["DriftCheckRole","Arn"]}],{"Fn::GetAtt":["RegistrarRole","Arn"]}]}}}}]}}`)
+		 "Condition":{"ArnNotEquals":{"aws:PrincipalArn":{"Fn::If":["DriftCheckOn",[{"Fn::GetAtt":["RegistrarRole","Arn"]},{"Fn::GetAtt":["Operations","Outputs.DriftCheckRoleArn"]}],{"Fn::GetAtt":["RegistrarRole","Arn"]}]}}}}]}}`)
 	// Administrators keep managing the secret: only reading the value is denied.
 	if strings.Contains(canon(props(pol)), `secretsmanager:*`) || strings.Contains(canon(props(pol)), `"Action":"*"`) {
 		t.Error("the resource policy must deny only GetSecretValue")
@@ -512,7 +518,7 @@ func TestOrgTemplatesHaveNoUnsuppressedAwsSolutionsFindings(t *testing.T) {
 	}
 	equalJSON(t, "the reviewed suppressions (docs/ lists them)", got, `{"ApiTokenSecretResource":"AwsSolutions-SMG4","RegistrarTopic":"AwsSolutions-SNS2","RegistrarRole":"AwsSolutions-IAM5",
 		"RegistrarDeadLetterQueue":"AwsSolutions-SQS3AwsSolutions-SQS4","AlarmTopic":"AwsSolutions-SNS2AwsSolutions-SNS3",
-		"DriftCheckRole":"AwsSolutions-IAM5",
+
 		"SysdigCloudWatchPolicy":"AwsSolutions-IAM5","SysdigS3Policy":"AwsSolutions-IAM5","OnPremAssumeRole":"AwsSolutions-IAM5","OnPremCredentialsSecret":"AwsSolutions-SMG4"}`)
 }
 

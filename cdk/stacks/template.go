@@ -79,7 +79,7 @@ var PublishedTemplates = []struct {
 		return s.Stack, nil
 	}},
 	{OrgTemplatePath, " ", 2, true, func(app awscdk.App) (awscdk.Stack, error) {
-		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true, OmitDriftCheck: true})
+		s, err := NewOrgStack(app, OrgStackName, &OrgStackProps{Publishable: true})
 		if err != nil {
 			return nil, err
 		}

@@ -19,7 +19,7 @@ import (
 // OrgConfig is the organization demo's.
 type OrgConfig struct {
 	Out    io.Writer // the story
-	OutDir string    // where org-status.json is written (default "out")
+	OutDir string    // where org-status.json and org-status.html are written (default "out")
 }
 
 // RunOrg plays `make demo-org`: an organization of 20 accounts in which every verdict
@@ -68,14 +68,19 @@ func RunOrg(ctx context.Context, cfg OrgConfig) error {
 		return fmt.Errorf("org status: exit %d: %s", code, errOut)
 	}
 
-	jsonFile := filepath.Join(outDir, "org-status.json")
-	p.step(2, 5, "the same report as JSON: "+jsonFile, nil)
+	jsonFile, htmlFile := filepath.Join(outDir, "org-status.json"), filepath.Join(outDir, "org-status.html")
+	p.step(2, 5, "the same report as JSON ("+jsonFile+") and as a page ("+htmlFile+")", nil)
 	code, out, errOut = cli(append(status, "--format", "json", "--output", jsonFile)...)
 	if code != operator.ExitNotAllOK {
 		return fmt.Errorf("org status --format json: exit %d: %s", code, errOut)
 	}
 	p.line(indent(out))
-	// (orgreport.WriteHTML, once merged, writes out/org-status.html here with --format html.)
+	code, out, errOut = cli(append(status, "--format", "html", "--output", htmlFile)...)
+	if code != operator.ExitNotAllOK {
+		return fmt.Errorf("org status --format html: exit %d: %s", code, errOut)
+	}
+	p.line(indent(out))
+	p.line("  (open " + htmlFile + " in a browser: the counts per verdict, the table sortable and filterable by verdict and OU)")
 
 	reconcile := []string{"org", "reconcile", "--stack", orgsim.StackName, "--region", orgsim.Region}
 	p.step(3, 5, "sysdig-connect "+strings.Join(reconcile, " ")+"   (a dry run)", nil)

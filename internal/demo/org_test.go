@@ -46,6 +46,14 @@ func TestRunOrg(t *testing.T) {
 	if err := json.Unmarshal(b, &rep); err != nil || len(rep.Rows) != 20 || rep.Counts[orgreport.VerdictOrphan] != 1 {
 		t.Fatalf("org-status.json: %v, %d rows, counts %v", err, len(rep.Rows), rep.Counts)
 	}
+	page, err := os.ReadFile(filepath.Join(dir, "org-status.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(page), "<!DOCTYPE html>") || strings.Count(string(page), `<tr data-verdict=`) != 20 ||
+		strings.Count(string(page), `<tr data-verdict="ORPHAN"`) != 1 {
+		t.Errorf("org-status.html is not the report's page:\n%.400s", page)
+	}
 	if t.Failed() {
 		t.Log(story)
 	}

@@ -92,7 +92,7 @@ type orgFlags struct {
 
 type orgStatusCmd struct {
 	orgFlags
-	Format   string `name:"format" enum:"table,json,csv" default:"table" help:"table, json or csv (the same fields; docs/cli.md names them)."`
+	Format   string `name:"format" enum:"table,json,csv,html" default:"table" help:"table, json, csv (the same fields; docs/cli.md names them) or html (one self-contained page, sortable and filterable)."`
 	Output   string `name:"output" short:"o" placeholder:"FILE" help:"Write the report to FILE instead of stdout; the summary line still goes to stdout."`
 	NoSysdig bool   `name:"no-sysdig" help:"Do not read Sysdig: no token needed; Sysdig's status, drift and health are not checked."`
 }
@@ -239,14 +239,15 @@ func (c *orgStatusCmd) Run(a *app) error {
 	return nil
 }
 
-// writeReport writes the report in one format. (i15-schedule's orgreport.WriteHTML
-// joins here as "html".)
+// writeReport writes the report in one format.
 func writeReport(w io.Writer, format string, rep *orgreport.Report) error {
 	switch format {
 	case orgreport.FormatJSON:
 		return orgreport.WriteJSON(w, rep)
 	case orgreport.FormatCSV:
 		return orgreport.WriteCSV(w, rep)
+	case orgreport.FormatHTML:
+		return orgreport.WriteHTML(w, rep)
 	}
 	return orgreport.WriteTable(w, rep)
 }

@@ -95,6 +95,13 @@ func TestOrgStatusAndReconcile(t *testing.T) {
 		t.Fatalf("csv: exit %d, %v, %d lines, stderr %q", code, err, len(recs), errOut)
 	}
 
+	// --format html writes the page alone on stdout (the summary goes to stderr).
+	code, out, errOut = run(append(status, "--format", "html")...)
+	if code != ExitNotAllOK || !strings.HasPrefix(out, "<!DOCTYPE html>") || !strings.HasSuffix(strings.TrimSpace(out), "</html>") ||
+		strings.Count(out, `<tr data-verdict=`) != 20 || !strings.Contains(errOut, "20 accounts:") {
+		t.Fatalf("html: exit %d, stderr %q\n%.400s", code, errOut, out)
+	}
+
 	// --no-sysdig needs no token and reads nothing at Sysdig.
 	before := w.Sysdig.Stats()
 	code, out, _ = run(append(status, "--no-sysdig")...)

@@ -64,7 +64,7 @@ const visibleAccounts = `Array.from(document.querySelectorAll("#rows tr[data-ver
 
 func TestHTMLInBrowser(t *testing.T) {
 	ctx := browser(t)
-	r := sampleReport()
+	r := verdictsReport()
 	path := filepath.Join(t.TempDir(), "org-status.html")
 	f, err := os.Create(path)
 	if err != nil {

@@ -14,9 +14,9 @@ import (
 // hostile is text from AWS or Sysdig that would break an unescaped page.
 const hostile = `<script>window.pwned=1</script>"'><img src=x onerror="window.pwned=1"></td></tr>&amp;`
 
-// sampleReport has one row per verdict, two OUs and an account outside them; the first
+// verdictsReport has one row per verdict, two OUs and an account outside them; the first
 // row carries hostile text in every field.
-func sampleReport() *Report {
+func verdictsReport() *Report {
 	r := &Report{Generated: time.Date(2026, 12, 5, 9, 30, 0, 0, time.UTC), Stack: "sysdig-org", StackSet: "sysdig-connect-members"}
 	r.Rows = append(r.Rows, Row{AccountID: "111111111111" + hostile, AccountName: "name" + hostile, AccountState: "ACTIVE" + hostile,
 		OU: "ou-root-aaaa" + hostile, InstanceStatus: "CURRENT" + hostile, InstanceReason: "reason" + hostile,
@@ -94,7 +94,7 @@ func byID(doc *html.Node, id string) *html.Node {
 }
 
 func TestWriteHTMLEscapesAndShowsEveryField(t *testing.T) {
-	r := sampleReport()
+	r := verdictsReport()
 	_, doc := render(t, r)
 
 	if n := len(elements(doc, "script")); n != 1 {
@@ -165,7 +165,7 @@ func TestWriteHTMLEscapesAndShowsEveryField(t *testing.T) {
 }
 
 func TestWriteHTMLIsSelfContained(t *testing.T) {
-	page, doc := render(t, sampleReport())
+	page, doc := render(t, verdictsReport())
 	for _, ref := range []string{"http:", "https:", "file:", "url(", "@import"} {
 		if strings.Contains(page, ref) {
 			t.Errorf("the page refers to %q: it must open offline", ref)
@@ -211,7 +211,7 @@ func TestWriteHTMLEdges(t *testing.T) {
 		t.Errorf("no time: %q", got)
 	}
 	// Counts left unset are counted for the page, and the report is left as it was.
-	r := sampleReport()
+	r := verdictsReport()
 	r.Counts = nil
 	_, doc = render(t, r)
 	if n := byID(doc, "count-FAILED"); text(n) != "2" || r.Counts != nil {

@@ -10,11 +10,12 @@ import (
 	"unicode"
 )
 
-// Formats the CLI writes (html is WriteHTML's).
+// Formats the CLI writes.
 const (
 	FormatTable = "table"
 	FormatJSON  = "json"
 	FormatCSV   = "csv"
+	FormatHTML  = "html" // WriteHTML: one self-contained page
 )
 
 // Header is the CSV header: the JSON names of Row, in the same order.
