@@ -1,12 +1,9 @@
 package e2e
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,35 +18,8 @@ import (
 	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 )
-
-// lineLog keeps the function's output lines.
-type lineLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lineLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-// jsonLines are the output's JSON objects (the emulator's own lines are not JSON).
-func (l *lineLog) jsonLines() []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(l.b.Bytes()))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // TestDriftCheckUnderTheRuntimeEmulator runs the real bootstrap as the deployer's
 // drift-check function (Handler drift-check) with the schedule's payload, against the AWS
@@ -124,7 +94,7 @@ func TestDriftCheckUnderTheRuntimeEmulator(t *testing.T) {
 	}
 	orgs.SetState("111100000004", localaws.AccountSuspended)
 
-	var out lineLog
+	var out testutil.SyncBuffer
 	fn, err := lambdarun.Start(ctx, lambdarun.Config{RIE: rie, Bootstrap: bootstrap, Timeout: 2 * time.Minute, Name: "sysdig-org-drift-check", LogWriter: &out,
 		Env: map[string]string{
 			"_HANDLER":                         driftcheck.Handler,
@@ -142,17 +112,17 @@ func TestDriftCheckUnderTheRuntimeEmulator(t *testing.T) {
 	t.Cleanup(func() { _ = fn.Close() })
 	answer, err := fn.Invoke(ctx, []byte(driftcheck.ScheduleInput))
 	if err != nil {
-		t.Fatalf("invoke: %v\n%s", err, out.b.String())
+		t.Fatalf("invoke: %v\n%s", err, out.String())
 	}
 	var res driftcheck.Result
 	if err := json.Unmarshal(answer, &res); err != nil || res.Accounts != 4 || res.SysdigReads != 3 {
-		t.Fatalf("answer %s (%v)\n%s", answer, err, out.b.String())
+		t.Fatalf("answer %s (%v)\n%s", answer, err, out.String())
 	}
 
 	want := map[string]float64{"OK": 1, "PENDING": 0, "FAILED": 1, "MISSING": 0, "ORPHAN": 1, "DRIFT": 0, "UNHEALTHY": 1, "UNKNOWN": 0}
 	var verdicts []string
 	notOK := map[string]string{}
-	for _, l := range out.jsonLines() {
+	for _, l := range jsonObjects(&out) {
 		if meta, ok := l["_aws"].(map[string]any); ok {
 			d, _ := json.Marshal(meta["CloudWatchMetrics"])
 			if string(d) != `[{"Dimensions":[["StackSet","Verdict"]],"Metrics":[{"Name":"Accounts","Unit":"Count"}],"Namespace":"SysdigAwsConnect"}]` {
@@ -169,12 +139,12 @@ func TestDriftCheckUnderTheRuntimeEmulator(t *testing.T) {
 		}
 	}
 	if strings.Join(verdicts, ",") != "OK,PENDING,FAILED,MISSING,ORPHAN,DRIFT,UNHEALTHY,UNKNOWN" {
-		t.Errorf("EMF lines for %v; want every verdict once, in report order\n%s", verdicts, out.b.String())
+		t.Errorf("EMF lines for %v; want every verdict once, in report order\n%s", verdicts, out.String())
 	}
 	if len(notOK) != 3 || notOK["111100000002"] != "FAILED" || notOK["111100000003"] != "UNHEALTHY" || notOK["111100000004"] != "ORPHAN" {
 		t.Errorf("log lines for the accounts not OK: %v", notOK)
 	}
-	if strings.Contains(out.b.String(), sysdigemu.DefaultToken) {
+	if strings.Contains(out.String(), sysdigemu.DefaultToken) {
 		t.Error("the token is in the function's output")
 	}
 
@@ -182,4 +152,10 @@ func TestDriftCheckUnderTheRuntimeEmulator(t *testing.T) {
 	if _, err := fn.Invoke(ctx, []byte(`{"RequestType":"Create"}`)); err == nil || !strings.Contains(err.Error(), "refused the event") {
 		t.Errorf("a custom-resource request to the drift check: %v", err)
 	}
+}
+
+// jsonObjects are the output's JSON objects (the emulator's own lines are not JSON).
+func jsonObjects(out *testutil.SyncBuffer) []map[string]any {
+	objects, _ := out.JSONLines()
+	return objects
 }

@@ -1,13 +1,10 @@
 package driftcheck_test
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +20,7 @@ import (
 	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
 	"sysdig-aws-connect/internal/sysdigemu"
+	"sysdig-aws-connect/internal/testutil"
 	"sysdig-aws-connect/internal/tokensource"
 )
 
@@ -47,32 +45,16 @@ func (m memRegistry) List(_ context.Context, fn func(registry.Record) error) err
 	return nil
 }
 
-// syncBuffer collects the function's output lines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
+// syncBuffer collects the function's output lines, each a JSON object.
+type syncBuffer struct{ testutil.SyncBuffer }
 
 func (s *syncBuffer) lines(t *testing.T) []map[string]any {
 	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
-	for sc.Scan() {
-		var m map[string]any
-		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
-			t.Fatalf("not one JSON object per line: %q", sc.Text())
-		}
-		out = append(out, m)
+	objects, others := s.JSONLines()
+	if len(others) > 0 {
+		t.Fatalf("not one JSON object per line: %q", others[0])
 	}
-	return out
+	return objects
 }
 
 // org is an organization of six accounts in one OU, one of each state the alarm cares
@@ -241,7 +223,7 @@ func TestScheduledCheckWritesOneMetricPerVerdictAndALinePerAccount(t *testing.T)
 	if res.Accounts != len(o.want) || res.StackSet != "sysdig-org-members" || res.SysdigReads != 4 {
 		t.Errorf("result %+v", res)
 	}
-	if strings.Contains(logs.b.String(), sysdigemu.DefaultToken) || strings.Contains(metrics.b.String(), sysdigemu.DefaultToken) {
+	if strings.Contains(logs.String(), sysdigemu.DefaultToken) || strings.Contains(metrics.String(), sysdigemu.DefaultToken) {
 		t.Error("the token is in the output")
 	}
 }

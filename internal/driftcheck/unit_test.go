@@ -93,8 +93,8 @@ func TestScheduledCheckBoundsSysdigReads(t *testing.T) {
 	if res.SysdigReads != 1 || res.Counts[orgreport.VerdictUnknown] != 2 {
 		t.Fatalf("result %+v: want 1 read and the two other registered, active accounts UNKNOWN", res)
 	}
-	if !strings.Contains(logs.b.String(), "reads at most 1 providers a run (MAX_SYSDIG_READS)") {
-		t.Errorf("no account line says the cap stopped the read:\n%s", logs.b.String())
+	if !strings.Contains(logs.String(), "reads at most 1 providers a run (MAX_SYSDIG_READS)") {
+		t.Errorf("no account line says the cap stopped the read:\n%s", logs.String())
 	}
 	if n := len(metrics.lines(t)); n != len(orgreport.Verdicts) {
 		t.Errorf("%d metric lines", n)
@@ -114,8 +114,8 @@ func TestScheduledCheckWithoutTheToken(t *testing.T) {
 	if res.SysdigReads != 0 || res.Counts[orgreport.VerdictFailed] != 1 || res.Counts[orgreport.VerdictMissing] != 1 {
 		t.Errorf("result %+v", res)
 	}
-	if !strings.Contains(logs.b.String(), "Sysdig not read: the API token secret") || len(metrics.lines(t)) != len(orgreport.Verdicts) {
-		t.Errorf("the token's absence is not reported, or metrics are missing:\n%s", logs.b.String())
+	if !strings.Contains(logs.String(), "Sysdig not read: the API token secret") || len(metrics.lines(t)) != len(orgreport.Verdicts) {
+		t.Errorf("the token's absence is not reported, or metrics are missing:\n%s", logs.String())
 	}
 }
 
@@ -125,8 +125,8 @@ func TestScheduledCheckWithoutItsStack(t *testing.T) {
 	var metrics, logs syncBuffer
 	c := o.checker(t, &metrics, &logs, map[string]string{driftcheck.EnvDeployerStackID: "arn:aws:cloudformation:eu-west-1:999900000000:stack/gone/1"})
 	_, err := c.Handle(context.Background(), json.RawMessage(driftcheck.ScheduleInput))
-	if err == nil || !strings.Contains(err.Error(), "read the deployer stack") || metrics.b.Len() != 0 {
-		t.Fatalf("err = %v, metrics %q", err, metrics.b.String())
+	if err == nil || !strings.Contains(err.Error(), "read the deployer stack") || metrics.String() != "" {
+		t.Fatalf("err = %v, metrics %q", err, metrics.String())
 	}
 	if _, err := c.Handle(context.Background(), json.RawMessage(`{"RequestType":"Delete"}`)); err == nil || !strings.Contains(err.Error(), "refused the event") {
 		t.Fatalf("a custom-resource request: %v", err)
@@ -147,7 +147,7 @@ func TestScheduledCheckStopsReadingSysdigBeforeItsDeadline(t *testing.T) {
 	if res.SysdigReads != 0 || res.Counts[orgreport.VerdictUnknown] != 3 || len(metrics.lines(t)) != len(orgreport.Verdicts) {
 		t.Fatalf("result %+v", res)
 	}
-	if !strings.Contains(logs.b.String(), "the drift check's run ended before this read") {
-		t.Errorf("no account line says why Sysdig was not read:\n%s", logs.b.String())
+	if !strings.Contains(logs.String(), "the drift check's run ended before this read") {
+		t.Errorf("no account line says why Sysdig was not read:\n%s", logs.String())
 	}
 }

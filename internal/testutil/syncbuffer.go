@@ -2,7 +2,9 @@
 package testutil
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/json"
 	"sync"
 )
 
@@ -25,4 +27,22 @@ func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// JSONLines splits what was written into lines: the JSON objects, and the other lines
+// (an emulator's own text, or a line that should have been JSON).
+func (s *SyncBuffer) JSONLines() (objects []map[string]any, others []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sc := bufio.NewScanner(bytes.NewReader(s.b.Bytes()))
+	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m != nil {
+			objects = append(objects, m)
+		} else {
+			others = append(others, sc.Text())
+		}
+	}
+	return objects, others
 }
