@@ -17,6 +17,8 @@ import (
 	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdigemu"
 	"sysdig-aws-connect/internal/testutil"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 )
 
 // These tests drive the function exactly as main builds it: the AWS SDK configured from the
@@ -432,19 +434,7 @@ func TestConcurrentInstances(t *testing.T) {
 // (the SDK finding the local DynamoDB through AWS_ENDPOINT_URL_DYNAMODB): the same Create
 // delivered twice registers once and gets the same answer twice.
 func TestIdempotencyTableFromTheEnvironment(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := localdynamo.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	table, err := db.CreateTable(ctx, dedupe.CreateTableInput("sysdig-idempotency"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", db.URL)
-	t.Setenv(envIdempotencyTable, table)
+	withLocalTable(t, envIdempotencyTable, dedupe.CreateTableInput("sysdig-idempotency"))
 	w := newWorld(t)
 
 	url := w.catcher.NewURL("req-twice")
@@ -488,19 +478,7 @@ func mustJSON(t *testing.T, v any) string {
 // With REGISTRY_TABLE set, main gives the registrar the registry of record (the SDK
 // finding the local DynamoDB through AWS_ENDPOINT_URL_DYNAMODB): a Create is recorded.
 func TestRegistryTableFromTheEnvironment(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	db, err := localdynamo.Start(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	table, err := db.CreateTable(ctx, registry.CreateTableInput("sysdig-registry"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", db.URL)
-	t.Setenv(envRegistryTable, table)
+	db, table := withLocalTable(t, envRegistryTable, registry.CreateTableInput("sysdig-registry"))
 	w := newWorld(t)
 
 	url := w.catcher.NewURL("req-recorded")
@@ -515,9 +493,29 @@ func TestRegistryTableFromTheEnvironment(t *testing.T) {
 	if len(ps) != 1 {
 		t.Fatalf("Sysdig holds %d providers, want 1", len(ps))
 	}
-	rec, ok, err := registry.New(db.Client(), table).Get(ctx, registry.Key{StackID: stackID, LogicalResourceID: "SysdigProvider"})
+	rec, ok, err := registry.New(db.Client(), table).Get(ictx, registry.Key{StackID: stackID, LogicalResourceID: "SysdigProvider"})
 	if err != nil || !ok || rec.ProviderID != ps[0].ID || rec.State != registry.StateActive {
 		t.Fatalf("registry: %+v %v %v", rec, ok, err)
 	}
 	w.assertClean(w.catcher.Signature("req-recorded"))
+}
+
+// withLocalTable starts a local DynamoDB for the test, creates the table and points the
+// function at it: the SDK finds it through AWS_ENDPOINT_URL_DYNAMODB, main through env.
+func withLocalTable(t *testing.T, env string, in *dynamodb.CreateTableInput) (*localdynamo.Server, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	db, err := localdynamo.Start(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	table, err := db.CreateTable(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_ENDPOINT_URL_DYNAMODB", db.URL)
+	t.Setenv(env, table)
+	return db, table
 }
