@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,19 +24,7 @@ import (
 
 var server *localdynamo.Server
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	s, err := localdynamo.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dedupe tests:", err)
-		os.Exit(1)
-	}
-	server = s
-	code := m.Run()
-	_ = s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localdynamo.TestMain(m, "dedupe tests", &server) }
 
 var tables atomic.Int64
 

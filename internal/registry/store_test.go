@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"reflect"
 	"sort"
 	"strings"
@@ -24,19 +23,7 @@ import (
 
 var server *localdynamo.Server
 
-func TestMain(m *testing.M) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	s, err := localdynamo.Start(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "registry tests:", err)
-		os.Exit(1)
-	}
-	server = s
-	code := m.Run()
-	_ = s.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { localdynamo.TestMain(m, "registry tests", &server) }
 
 var tables atomic.Int64
 
