@@ -58,7 +58,7 @@ deploy: tools ## [deploy] cdk deploy from this machine (stack and parameters in 
 	$(CDK) deploy $(CDK_ARGS)
 
 .PHONY: templates
-templates: tools ## [build] regenerate the three committed templates from the CDK code
+templates: tools ## [build] regenerate the committed templates (templates/) from the CDK code
 	$(GO) run -ldflags '$(VERSION_LDFLAGS)' ./cdk -templates-dir templates
 
 .PHONY: check-templates
@@ -78,7 +78,7 @@ publish: package check-templates ## [deploy] upload code and template to <BUCKET
 	  $(call publish_flag,-code-signing-config,$(CODE_SIGNING_CONFIG)) -path-style=$(S3_PATH_STYLE)
 
 .PHONY: publish-org
-publish-org: package check-templates ## [deploy] the same for the Organizations template and its member template
+publish-org: package check-templates ## [deploy] the same for the Organizations template and its member and operations templates
 	$(GO) run ./cmd/publish -zip $(DIST)/function.zip -template $(ORG_TEMPLATE) \
 	  -template-key '$(ORG_TEMPLATE_KEY)' -stack-name '$(ORG_STACK_NAME)' \
 	  -member-template $(MEMBER_TEMPLATE) $(call publish_flag,-member-template-key,$(MEMBER_TEMPLATE_KEY)) \
