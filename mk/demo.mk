@@ -20,7 +20,7 @@ demo-onprem: tools build-local ## [develop] the on-prem set-up locally, ending w
 	@$(GO) run ./cmd/demo -onprem -template templates/sysdig-aws-connect.json -bootstrap $(DIST)/local/bootstrap
 
 # An organization of 20 accounts with every verdict: org status (table and
-# out/org-status.json), org reconcile (dry run, then --apply) and the status again.
+# out/org-status.json and .html), org reconcile (dry run, then --apply) and the status again.
 .PHONY: demo-org
 demo-org: tools ## [develop] an organization's org status and reconcile locally, every verdict
 	@$(GO) run ./cmd/demo -org

@@ -275,14 +275,30 @@ func (c *orgReconcileCmd) Run(a *app) error {
 		}
 		return err
 	}
-	if werr := writeActions(a.stdout, actions, c.Apply, c.Stack); werr != nil {
+	if werr := writeActions(a.stdout, actions, c.Apply, c.applyCommand()); werr != nil {
 		return werr
 	}
 	return err
 }
 
-// writeActions prints what reconcile did or would do, one line each, then the commands.
-func writeActions(w io.Writer, actions []orgreport.Action, apply bool, stack string) error {
+// applyCommand is the dry run's suggestion: this command again with --apply, repeating the
+// flags in use so that it runs as printed (the region above all).
+func (c *orgReconcileCmd) applyCommand() string {
+	cmd := Name + " org reconcile --stack " + shellQuote(c.Stack)
+	for _, f := range []struct{ name, value string }{{"--region", c.Region}, {"--api-url", c.APIURL}, {"--token-secret", c.TokenSecret}} {
+		if f.value != "" {
+			cmd += " " + f.name + " " + shellQuote(f.value)
+		}
+	}
+	if c.InsecureSkipTLSVerify {
+		cmd += " --insecure-skip-tls-verify"
+	}
+	return cmd + " --apply"
+}
+
+// writeActions prints what reconcile did or would do, one line each, then the commands;
+// applyCmd is the command that carries out a dry run.
+func writeActions(w io.Writer, actions []orgreport.Action, apply bool, applyCmd string) error {
 	acts, cmds := 0, 0
 	for _, x := range actions {
 		switch x.Kind {
@@ -318,7 +334,7 @@ func writeActions(w io.Writer, actions []orgreport.Action, apply bool, stack str
 		_, err := fmt.Fprintln(w, "\nNothing to deregister: no orphan this deployer created.")
 		return err
 	case !apply:
-		_, err := fmt.Fprintf(w, "\nDry run: %d registration(s) would be removed. To carry it out: %s org reconcile --stack %s --apply\n", acts, Name, stack)
+		_, err := fmt.Fprintf(w, "\nDry run: %d registration(s) would be removed. To carry it out: %s\n", acts, clean(applyCmd, 1000))
 		return err
 	}
 	return nil

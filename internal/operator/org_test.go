@@ -109,8 +109,12 @@ func TestOrgStatusAndReconcile(t *testing.T) {
 		t.Fatalf("--no-sysdig: exit %d\n%s", code, out)
 	}
 
-	// The dry run lists and changes nothing.
+	// The dry run lists and changes nothing, and its suggestion repeats the flags in use.
 	reconcile := []string{"org", "reconcile", "--stack", orgsim.StackName}
+	code, out, errOut = run(append(reconcile, "--region", "eu-west-1")...)
+	if want := "To carry it out: sysdig-connect org reconcile --stack " + orgsim.StackName + " --region eu-west-1 --apply\n"; code != ExitOK || !strings.Contains(out, want) {
+		t.Fatalf("dry run with --region: exit %d, want %q in\n%s", code, want, out)
+	}
 	code, out, errOut = run(reconcile...)
 	if code != ExitOK || !strings.Contains(out, "would deregister provider "+sc.ClosedProvider+" of account "+sc.Closed) || !strings.Contains(out, "Dry run: 1 registration(s)") ||
 		!strings.Contains(out, "StackSet commands to run yourself") || !strings.Contains(errOut, `"account":"`+sc.Closed+`","provider_id":"`+sc.ClosedProvider+`"`) {

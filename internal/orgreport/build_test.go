@@ -83,6 +83,11 @@ func TestBuildVerdicts(t *testing.T) {
 		{"instance inoperable", func(w *world, _ *Stack) { w.inst.list[0].DetailedStatus = "INOPERABLE" }, false, VerdictFailed, "INOPERABLE", "update-stack-instances"},
 		{"no instance", func(w *world, _ *Stack) { w.inst.list = nil; w.reg.recs = nil }, false, VerdictMissing, "no stack instance",
 			"aws cloudformation create-stack-instances --stack-set-name sysdig-org-members --deployment-targets OrganizationalUnitIds=" + testOU + ",Accounts=" + a},
+		{"no instance, in an OU nested under the target", func(w *world, _ *Stack) {
+			w.inst.list, w.reg.recs = nil, nil
+			w.org.listed[0].OU = "ou-ab12-child001"
+		}, false, VerdictMissing, "in OU ou-ab12-child001, under target OU " + testOU + ", but the StackSet has no stack instance",
+			"--deployment-targets OrganizationalUnitIds=" + testOU + ",Accounts=" + a},
 		{"no instance, delegated admin", func(w *world, st *Stack) { w.inst.list = nil; w.reg.recs = nil; st.CallAs = "DELEGATED_ADMIN" }, false, VerdictMissing, "no stack instance", "--call-as DELEGATED_ADMIN"},
 		{"no registration", func(w *world, _ *Stack) { w.reg.recs = nil }, false, VerdictMissing, "no registration", "delete-stack-instances"},
 		{"provider gone at Sysdig", func(w *world, _ *Stack) { w.sd.provs = nil }, false, VerdictMissing, "gone from Sysdig", "create-stack-instances"},

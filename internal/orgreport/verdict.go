@@ -100,6 +100,10 @@ func classify(f *facts, st Stack, sysdigOn bool) Row {
 			return set(VerdictOK, fmt.Sprintf("the account is %s: nothing to connect and nothing registered", cmpOr(f.acct.State, "not in the organization")), "")
 		}
 		if f.inst == nil {
+			if t := target(f); t != f.acct.OU {
+				// A nested OU is not itself a target: name both, as the fix names the target.
+				return set(VerdictMissing, fmt.Sprintf("the account is in OU %s, under target OU %s, but the StackSet has no stack instance for it", f.acct.OU, t), fx.createInstance(f.id, t))
+			}
 			return set(VerdictMissing, fmt.Sprintf("the account is in target OU %s but the StackSet has no stack instance for it", f.acct.OU), fx.createInstance(f.id, target(f)))
 		}
 		switch f.inst.DetailedStatus {
