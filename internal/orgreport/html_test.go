@@ -126,8 +126,8 @@ func TestWriteHTMLEscapesAndShowsEveryField(t *testing.T) {
 		t.Fatalf("%d table rows; want %d", len(got), len(r.Rows))
 	}
 	for i, row := range r.Rows {
-		want := []string{row.AccountID, row.AccountName, row.AccountState, row.OU, row.InstanceStatus, row.InstanceReason,
-			row.ProviderID, row.SysdigStatus, row.SysdigMessage, string(row.Verdict), row.Detail, row.Fix, string(row.Verdict), row.OU}
+		want := []string{row.AccountID, row.AccountName, string(row.Verdict), row.AccountState, row.OU, row.InstanceStatus,
+			row.InstanceReason, row.ProviderID, row.SysdigStatus, row.SysdigMessage, row.Detail, row.Fix, string(row.Verdict), row.OU}
 		if strings.Join(got[i], "\x00") != strings.Join(want, "\x00") {
 			t.Errorf("row %d:\n got %q\nwant %q", i, got[i], want)
 		}
