@@ -28,6 +28,9 @@ type Action struct {
 	Command    string  `json:"command,omitempty"`
 	Done       bool    `json:"done"`
 	Error      string  `json:"error,omitempty"`
+	// rec is the registration the action's row was planned from: an account may have
+	// more than one row, so the action never looks its record up by account.
+	rec *registry.Record
 }
 
 // Deregisterer deletes a provider at Sysdig (*sysdig.Client).
@@ -62,6 +65,9 @@ func Plan(r *Report) []Action {
 			a.Kind, a.Command, a.Detail = ActionCommand, row.Fix, row.Detail
 		case VerdictOrphan:
 			a.Kind, a.Detail = orphanAction(row)
+			if row.src != nil {
+				a.rec = row.src.rec
+			}
 			if a.Kind == ActionSkip {
 				a.Command = row.Fix
 			}
@@ -104,10 +110,6 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 		now = time.Now
 	}
 	actions := Plan(r)
-	rows := map[string]Row{}
-	for _, row := range r.Rows {
-		rows[row.AccountID] = row
-	}
 	var failed int
 	for i := range actions {
 		a := &actions[i]
@@ -117,8 +119,7 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 			log.Info(a.Detail, attrs...)
 			continue
 		}
-		rec := rows[a.Account].src.rec
-		if err := apply(ctx, a.Kind, rec, opts, now()); err != nil {
+		if err := apply(ctx, a.Kind, a.rec, opts, now()); err != nil {
 			failed++
 			a.Error = err.Error()
 			log.Error("reconcile failed: "+a.Error, attrs...)
@@ -136,7 +137,7 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 // apply deregisters (404: already gone) and then marks the record removed, conditional
 // on the record still holding the provider.
 func apply(ctx context.Context, kind string, rec *registry.Record, opts ReconcileOptions, at time.Time) error {
-	if opts.Registry == nil || (kind == ActionDeregister && opts.Sysdig == nil) {
+	if rec == nil || opts.Registry == nil || (kind == ActionDeregister && opts.Sysdig == nil) {
 		return fmt.Errorf("reconcile has no registry or Sysdig client to act with") //msg:internal a programming error
 	}
 	if kind == ActionDeregister {
