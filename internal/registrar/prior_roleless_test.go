@@ -22,19 +22,33 @@ var byIDPath = regexp.MustCompile(`^/api/providers/([0-9]+)$`)
 // A Create taken over from a dead delivery reads the provider that delivery recorded. Ids
 // can be reused: when Sysdig's answer names no role, nothing proves the id still holds
 // the role this request registered, so it is not taken as this request's (a missing field
-// is never a match), and the registry never records it as created by the stack, which
+// is never a match), nor when it describes another id; and the registry never records it as created by the stack, which
 // would let a later Delete remove it without a read.
-func TestCreateTakenOverDoesNotResumeOnARolelessAnswer(t *testing.T) {
-	roleless := func(next http.Handler) http.Handler {
+func TestCreateTakenOverDoesNotResumeOnAnUnprovedAnswer(t *testing.T) {
+	answers := map[string]func(id string) string{
+		"no role": func(id string) string {
+			return fmt.Sprintf(`{"provider":{"id":%s,"alias":"someone","status":{"status":"configured"}}}`, id)
+		},
+		"another id, this request's role": func(string) string {
+			return fmt.Sprintf(`{"provider":{"id":999,"alias":"someone","credentials":{"role":%q},"status":{"status":"configured"}}}`, roleARN)
+		},
+	}
+	for name, answer := range answers {
+		t.Run(name, func(t *testing.T) { takeOverWithAnswer(t, answer) })
+	}
+}
+
+func takeOverWithAnswer(t *testing.T, answer func(id string) string) {
+	odd := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if m := byIDPath.FindStringSubmatch(r.URL.Path); m != nil && r.Method == http.MethodGet {
-				_, _ = fmt.Fprintf(w, `{"provider":{"id":%s,"alias":"someone","status":{"status":"configured"}}}`, m[1])
+				_, _ = fmt.Fprint(w, answer(m[1]))
 				return
 			}
 			next.ServeHTTP(w, r)
 		})
 	}
-	e := newEnv(t, roleless)
+	e := newEnv(t, odd)
 	store := e.useRegistry()
 	// The id the dead delivery recorded now holds another registration.
 	otherID := e.emu.Seed(sysdig.ProviderSpec{RoleARN: role2ARN})

@@ -141,6 +141,10 @@ func (r *Registrar) resume(ctx context.Context, client Sysdig, ref ProviderRef, 
 	case err != nil:
 		return customresource.Result{PhysicalResourceID: ref.String()}, false,
 			fmt.Errorf("read provider %s, registered by an earlier delivery of this request: %w", ref.ID, err)
+	case p.ID != ref.ID:
+		r.logger.Warn("Sysdig's answer for the provider an earlier delivery of this request registered describes another provider; registering again rather than assume it is this request's",
+			slog.String("provider_id", ref.ID), slog.String("answer_id", p.ID))
+		return customresource.Result{}, false, nil
 	case p.RoleARN == "":
 		// A missing field is never a match: the id may have been reused since, and the
 		// registry would then record someone else's provider as this stack's.

@@ -67,7 +67,9 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 		switch {
 		case err != nil:
 			return keep, err
-		case held.RoleARN == "" && refusal != "":
+		case refusal != "" && (held.RoleARN == "" || held.ID != current.ID):
+			// Nothing proves whose the provider is (an answer without the role, or about
+			// another id): fail closed.
 			r.logger.Warn("provider left unchanged: "+refusal+"; if it is this stack's, update or remove it by hand: "+
 				deregisterCommand(props.Connection, current.API, current.ID, current.RoleARN), slog.String("provider_id", current.ID))
 			return keep, &OwnershipError{refusal}
