@@ -91,6 +91,8 @@ func orphanAction(row Row) (kind, detail string) {
 		return ActionMarkOnly, "the provider is already gone from Sysdig: " + row.Detail
 	case !f.provRead || f.prov == nil:
 		return ActionSkip, "Sysdig was not read for this provider, so it is not known to still hold the recorded role"
+	case f.prov.ID != f.rec.ProviderID:
+		return ActionSkip, fmt.Sprintf("Sysdig's answer for provider %s describes provider %s: nothing proves it still holds the recorded role", f.rec.ProviderID, f.prov.ID)
 	case !sysdig.SameRole(f.prov.RoleARN, f.rec.RoleARN):
 		return ActionSkip, fmt.Sprintf("Sysdig's provider holds role %s, not the recorded %s: it is not the one the deployer created", f.prov.RoleARN, f.rec.RoleARN)
 	}

@@ -36,3 +36,18 @@ func TestReconcileActsOnTheOrphansOwnRecord(t *testing.T) {
 		})
 	}
 }
+
+// Sysdig's answer proves the orphan's provider still holds the recorded role only when it
+// describes that very id.
+func TestReconcileSkipsAnAnswerAboutAnotherProvider(t *testing.T) {
+	w := orphans()
+	p := prov(acct(1), "p-other")
+	w.sd.provs["p1"] = p // the read of p1 answers about another provider, with p1's role
+	acts, err := Reconcile(context.Background(), w.report(t), ReconcileOptions{Apply: true, Sysdig: &w.sd, Registry: &w.reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(w.sd.deleted, "p1") {
+		t.Fatalf("deleted %v on an answer about another provider (actions %+v)", w.sd.deleted, acts)
+	}
+}
