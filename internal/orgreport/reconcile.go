@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"sysdig-aws-connect/internal/registry"
@@ -50,6 +51,9 @@ type ReconcileOptions struct {
 	Registry Marker
 	Logger   *slog.Logger // every action, with account and provider id; nil logs nothing
 	Now      func() time.Time
+	// SysdigURL is the Sysdig API base URL Sysdig talks to (and the report read from):
+	// provider ids are per tenant, so an orphan recorded at another URL is skipped.
+	SysdigURL string
 }
 
 // Plan lists what a reconcile of the report does: deregister each ORPHAN the registry
@@ -112,6 +116,12 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 		now = time.Now
 	}
 	actions := Plan(r)
+	for i := range actions {
+		if a := &actions[i]; a.Kind == ActionDeregister && a.rec != nil && otherSysdig(a.rec.SysdigURL, opts.SysdigURL) {
+			a.Kind, a.Command = ActionSkip, fixer{}.deregister(a.rec)
+			a.Detail = fmt.Sprintf("provider %s was registered at %s, not at %s which reconcile talks to: provider ids are per Sysdig, so it is left alone; remove it there by hand if it should go", a.rec.ProviderID, a.rec.SysdigURL, opts.SysdigURL)
+		}
+	}
 	var failed int
 	for i := range actions {
 		a := &actions[i]
@@ -152,4 +162,11 @@ func apply(ctx context.Context, kind string, rec *registry.Record, opts Reconcil
 		return fmt.Errorf("mark registration %s of account %s removed in the registry: %w", rec.ProviderID, rec.Account, err)
 	}
 	return nil
+}
+
+// otherSysdig reports whether a record's Sysdig URL names another Sysdig than the one
+// reconcile talks to (unknown on either side: not another).
+func otherSysdig(recorded, talking string) bool {
+	norm := func(u string) string { return strings.ToLower(strings.TrimRight(strings.TrimSpace(u), "/")) }
+	return recorded != "" && talking != "" && norm(recorded) != norm(talking)
 }

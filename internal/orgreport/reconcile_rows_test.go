@@ -51,3 +51,25 @@ func TestReconcileSkipsAnAnswerAboutAnotherProvider(t *testing.T) {
 		t.Fatalf("deleted %v on an answer about another provider (actions %+v)", w.sd.deleted, acts)
 	}
 }
+
+// Provider ids are per Sysdig tenant: an orphan registered at another Sysdig URL than the
+// one reconcile talks to is never removed there, even when that tenant's provider with the
+// same id holds the recorded role.
+func TestReconcileSkipsAnOrphanOfAnotherSysdig(t *testing.T) {
+	w := orphans()
+	w.reg.recs[0].SysdigURL = "https://old-tenant.example.com"
+	acts, err := Reconcile(context.Background(), w.report(t), ReconcileOptions{Apply: true, Sysdig: &w.sd, Registry: &w.reg,
+		SysdigURL: "https://app.sysdigcloud.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(w.sd.deleted, "p1") || slices.Contains(w.reg.removed, "p1") {
+		t.Fatalf("deleted %v, marked %v: a registration of another Sysdig (actions %+v)", w.sd.deleted, w.reg.removed, acts)
+	}
+	// The stack's own Sysdig, written with or without the trailing slash, is the same one.
+	w = orphans()
+	if _, err := Reconcile(context.Background(), w.report(t), ReconcileOptions{Apply: true, Sysdig: &w.sd, Registry: &w.reg,
+		SysdigURL: "https://app.sysdigcloud.com/"}); err != nil || !slices.Equal(w.sd.deleted, []string{"p1"}) {
+		t.Fatalf("deleted %v (%v); want p1", w.sd.deleted, err)
+	}
+}
