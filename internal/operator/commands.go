@@ -336,6 +336,12 @@ func (c *deregisterCmd) Run(a *app) error {
 		if err != nil {
 			return fmt.Errorf("read provider %s to check its role: %w", id, err)
 		}
+		if p.RoleARN == "" {
+			// The very case the registrar's fail-closed warnings print this command for:
+			// the check cannot be made, and a person must decide.
+			return &hintError{err: fmt.Errorf("refused: Sysdig's answer for provider %s does not name its role, so --role-arn cannot be checked; nothing was removed", id),
+				hint: "check in the Sysdig UI that provider " + id + " is the one to remove (its AWS account and role), then run the command again without --role-arn: " + a.suggest("deregister", id)}
+		}
 		if !sysdig.SameRole(p.RoleARN, c.RoleARN) {
 			return &hintError{err: fmt.Errorf("refused: provider %s holds role %s, not %s; nothing was removed", id, orDash(p.RoleARN, 300), c.RoleARN),
 				hint: "check the id with: " + a.suggest("providers", "list")}

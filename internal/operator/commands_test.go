@@ -330,6 +330,11 @@ func TestDeregister(t *testing.T) {
 			want: expect{code: 0, stdout: []string{"Deregistered provider 1."}}, after: gone},
 		{name: "role differs", setup: seed(otherRole, "x"), args: []string{"deregister", "1", "--role-arn", testStackRole},
 			want: expect{code: 1, stderr: []string{"refused", "holds role " + otherRole, "nothing was removed"}}, after: kept},
+		{name: "the answer names no role", setup: func(h *harness) {
+			seed(otherRole, "x")(h)
+			h.emu.SetRoleInReadAnswers(false)
+		}, args: []string{"deregister", "1", "--role-arn", otherRole},
+			want: expect{code: 1, stderr: []string{"refused", "does not name its role", "nothing was removed", "without --role-arn"}}, after: kept},
 		{name: "role given and already gone", args: []string{"deregister", "3", "--role-arn", testStackRole},
 			want: expect{code: 0, stdout: []string{"already gone"}}},
 		{name: "bad role arn", setup: seed(otherRole, "x"), args: []string{"deregister", "1", "--role-arn", "sysdig-role"},

@@ -268,7 +268,8 @@ func (c *orgReconcileCmd) Run(a *app) error {
 	}
 	// Every action is logged as one JSON line on stderr, with account and provider id.
 	logger := slog.New(slog.NewJSONHandler(a.stderr, nil)).With(slog.String("stack", r.st.Name))
-	actions, err := orgreport.Reconcile(a.ctx, rep, orgreport.ReconcileOptions{Apply: c.Apply, Sysdig: a.client, Registry: r.store, Logger: logger})
+	actions, err := orgreport.Reconcile(a.ctx, rep, orgreport.ReconcileOptions{Apply: c.Apply, Sysdig: a.client, Registry: r.store, Logger: logger,
+		SysdigURL: a.baseURL})
 	if a.json() {
 		if jerr := a.writeJSON(actions); jerr != nil {
 			return jerr

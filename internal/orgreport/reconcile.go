@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"sysdig-aws-connect/internal/registry"
@@ -28,6 +29,9 @@ type Action struct {
 	Command    string  `json:"command,omitempty"`
 	Done       bool    `json:"done"`
 	Error      string  `json:"error,omitempty"`
+	// rec is the registration the action's row was planned from: an account may have
+	// more than one row, so the action never looks its record up by account.
+	rec *registry.Record
 }
 
 // Deregisterer deletes a provider at Sysdig (*sysdig.Client).
@@ -47,6 +51,9 @@ type ReconcileOptions struct {
 	Registry Marker
 	Logger   *slog.Logger // every action, with account and provider id; nil logs nothing
 	Now      func() time.Time
+	// SysdigURL is the Sysdig API base URL Sysdig talks to (and the report read from):
+	// provider ids are per tenant, so an orphan recorded at another URL is skipped.
+	SysdigURL string
 }
 
 // Plan lists what a reconcile of the report does: deregister each ORPHAN the registry
@@ -62,6 +69,9 @@ func Plan(r *Report) []Action {
 			a.Kind, a.Command, a.Detail = ActionCommand, row.Fix, row.Detail
 		case VerdictOrphan:
 			a.Kind, a.Detail = orphanAction(row)
+			if row.src != nil {
+				a.rec = row.src.rec
+			}
 			if a.Kind == ActionSkip {
 				a.Command = row.Fix
 			}
@@ -85,6 +95,8 @@ func orphanAction(row Row) (kind, detail string) {
 		return ActionMarkOnly, "the provider is already gone from Sysdig: " + row.Detail
 	case !f.provRead || f.prov == nil:
 		return ActionSkip, "Sysdig was not read for this provider, so it is not known to still hold the recorded role"
+	case f.prov.ID != f.rec.ProviderID:
+		return ActionSkip, fmt.Sprintf("Sysdig's answer for provider %s describes provider %s: nothing proves it still holds the recorded role", f.rec.ProviderID, f.prov.ID)
 	case !sysdig.SameRole(f.prov.RoleARN, f.rec.RoleARN):
 		return ActionSkip, fmt.Sprintf("Sysdig's provider holds role %s, not the recorded %s: it is not the one the deployer created", f.prov.RoleARN, f.rec.RoleARN)
 	}
@@ -104,9 +116,11 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 		now = time.Now
 	}
 	actions := Plan(r)
-	rows := map[string]Row{}
-	for _, row := range r.Rows {
-		rows[row.AccountID] = row
+	for i := range actions {
+		if a := &actions[i]; a.Kind == ActionDeregister && a.rec != nil && otherSysdig(a.rec.SysdigURL, opts.SysdigURL) {
+			a.Kind, a.Command = ActionSkip, fixer{}.deregister(a.rec)
+			a.Detail = fmt.Sprintf("provider %s was registered at %s, not at %s which reconcile talks to: provider ids are per Sysdig, so it is left alone; remove it there by hand if it should go", a.rec.ProviderID, a.rec.SysdigURL, opts.SysdigURL)
+		}
 	}
 	var failed int
 	for i := range actions {
@@ -117,8 +131,7 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 			log.Info(a.Detail, attrs...)
 			continue
 		}
-		rec := rows[a.Account].src.rec
-		if err := apply(ctx, a.Kind, rec, opts, now()); err != nil {
+		if err := apply(ctx, a.Kind, a.rec, opts, now()); err != nil {
 			failed++
 			a.Error = err.Error()
 			log.Error("reconcile failed: "+a.Error, attrs...)
@@ -136,7 +149,7 @@ func Reconcile(ctx context.Context, r *Report, opts ReconcileOptions) ([]Action,
 // apply deregisters (404: already gone) and then marks the record removed, conditional
 // on the record still holding the provider.
 func apply(ctx context.Context, kind string, rec *registry.Record, opts ReconcileOptions, at time.Time) error {
-	if opts.Registry == nil || (kind == ActionDeregister && opts.Sysdig == nil) {
+	if rec == nil || opts.Registry == nil || (kind == ActionDeregister && opts.Sysdig == nil) {
 		return fmt.Errorf("reconcile has no registry or Sysdig client to act with") //msg:internal a programming error
 	}
 	if kind == ActionDeregister {
@@ -149,4 +162,11 @@ func apply(ctx context.Context, kind string, rec *registry.Record, opts Reconcil
 		return fmt.Errorf("mark registration %s of account %s removed in the registry: %w", rec.ProviderID, rec.Account, err)
 	}
 	return nil
+}
+
+// otherSysdig reports whether a record's Sysdig URL names another Sysdig than the one
+// reconcile talks to (unknown on either side: not another).
+func otherSysdig(recorded, talking string) bool {
+	norm := func(u string) string { return strings.ToLower(strings.TrimRight(strings.TrimSpace(u), "/")) }
+	return recorded != "" && talking != "" && norm(recorded) != norm(talking)
 }

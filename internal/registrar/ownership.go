@@ -120,6 +120,9 @@ func proveByRead(ctx context.Context, client Sysdig, api sysdig.APIVersion, ref 
 		return p, true, "", nil
 	case err != nil:
 		return p, false, "", fmt.Errorf("read provider %s to check it is this stack's: %w", ref.ID, err)
+	case p.ID != ref.ID:
+		// An answer about another provider says nothing of this one, whatever its role.
+		return p, false, fmt.Sprintf("Sysdig's answer for provider %s describes provider %s, so nothing proves provider %s is this stack's (role %s); it was left unchanged", ref.ID, p.ID, ref.ID, ref.RoleARN), nil
 	case p.RoleARN == "":
 		return p, false, fmt.Sprintf("Sysdig's answer for provider %s does not name its role, so nothing proves it is this stack's (role %s); it was left unchanged", ref.ID, ref.RoleARN), nil
 	}

@@ -129,8 +129,9 @@ func (r *Registrar) priorRegistration(prior string, props ProviderProperties) (P
 // resume answers a Create taken over from a delivery that registered ref and died before
 // answering: one GET by id (ids can be reused, as Delete knows), and no POST, which would
 // get 409 for the role this very request registered. resumed is false when the provider is
-// gone or its id now holds another role: then the Create goes on as usual. A failed read
-// answers FAILED naming ref, so that rollback's Delete removes it.
+// gone, its id now holds another role, or Sysdig's answer names no role: then the Create
+// goes on as usual. A failed read answers FAILED naming ref, so that rollback's Delete
+// removes it.
 func (r *Registrar) resume(ctx context.Context, client Sysdig, ref ProviderRef, props ProviderProperties) (res customresource.Result, resumed bool, err error) {
 	p, err := client.GetProvider(ctx, ref.API, ref.ID)
 	switch {
@@ -140,7 +141,17 @@ func (r *Registrar) resume(ctx context.Context, client Sysdig, ref ProviderRef, 
 	case err != nil:
 		return customresource.Result{PhysicalResourceID: ref.String()}, false,
 			fmt.Errorf("read provider %s, registered by an earlier delivery of this request: %w", ref.ID, err)
-	case p.RoleARN != "" && !sysdig.SameRole(p.RoleARN, ref.RoleARN):
+	case p.ID != ref.ID:
+		r.logger.Warn("Sysdig's answer for the provider an earlier delivery of this request registered describes another provider; registering again rather than assume it is this request's",
+			slog.String("provider_id", ref.ID), slog.String("answer_id", p.ID))
+		return customresource.Result{}, false, nil
+	case p.RoleARN == "":
+		// A missing field is never a match: the id may have been reused since, and the
+		// registry would then record someone else's provider as this stack's.
+		r.logger.Warn("Sysdig's answer for the provider an earlier delivery of this request registered does not name its role; registering again rather than assume it is this request's",
+			slog.String("provider_id", ref.ID))
+		return customresource.Result{}, false, nil
+	case !sysdig.SameRole(p.RoleARN, ref.RoleARN):
 		r.logger.Warn("the provider id an earlier delivery of this request registered now holds another role; registering again",
 			slog.String("provider_id", ref.ID), slog.String("found_role", p.RoleARN))
 		return customresource.Result{}, false, nil

@@ -54,23 +54,33 @@ func (r *Registrar) updateProvider(ctx context.Context, req customresource.Reque
 	if err != nil {
 		return keep, err
 	}
-	if !h.current {
+	if !h.current || current.API != props.API {
 		// No record (the single-account function, or a stack older than the registry): the
 		// id must still hold this stack's role. A provider removed outside CloudFormation
 		// may have left its id to someone else's registration, which an update must not
 		// overwrite. The read is by id in the API version the stack now asks for: v1 and v2
 		// address one store of providers (ASSUMED), so a ProviderApi change keeps the
-		// provider rather than registering the role twice.
+		// provider rather than registering the role twice. The record proves the id only
+		// in the version it was registered through: a ProviderApi change (a claim of the
+		// request) is read first too, should that assumption be wrong.
 		held, gone, refusal, err := proveByRead(ctx, client, props.API, current, stack)
 		switch {
 		case err != nil:
 			return keep, err
-		case held.RoleARN == "" && refusal != "":
+		case refusal != "" && (held.RoleARN == "" || held.ID != current.ID):
+			// Nothing proves whose the provider is (an answer without the role, or about
+			// another id): fail closed.
 			r.logger.Warn("provider left unchanged: "+refusal+"; if it is this stack's, update or remove it by hand: "+
 				deregisterCommand(props.Connection, current.API, current.ID, current.RoleARN), slog.String("provider_id", current.ID))
 			return keep, &OwnershipError{refusal}
 		case (gone || refusal != "") && current.API != props.API:
-			return r.replaceProvider(ctx, req, props, client, "ProviderApi changed and the provider is not found through it", h, nil)
+			// The registry's own provider stays superseded, so that CloudFormation's
+			// cleanup Delete may remove it through the version it was registered with.
+			var superseded *registry.Superseded
+			if h.current {
+				superseded = supersededOf(current)
+			}
+			return r.replaceProvider(ctx, req, props, client, "ProviderApi changed and the provider is not found through it", h, superseded)
 		case gone || refusal != "":
 			r.logger.Warn("the provider was removed at Sysdig outside CloudFormation; registering the role again", slog.String("provider_id", current.ID))
 			return r.replaceProvider(ctx, req, props, client, "provider gone at Sysdig", h, nil)

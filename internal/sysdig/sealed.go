@@ -93,7 +93,7 @@ func (c *Client) checked(what string, p Provider, err error) (Provider, error) {
 
 // leak says which decoded field of p holds the token (or a piece of it), if any.
 func (c *Client) leak(what string, p Provider) error {
-	fields := []struct{ name, value string }{{"id", p.ID}, {"role", p.RoleARN}, {"alias", p.Alias}, {"status", p.Status}}
+	fields := []struct{ name, value string }{{"id", p.ID}, {"role", p.RoleARN}, {"alias", p.Alias}, {"status", p.Status}, {"status message", p.Message}}
 	for _, r := range p.Regions {
 		fields = append(fields, struct{ name, value string }{"regions", r})
 	}
