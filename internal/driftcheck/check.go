@@ -119,7 +119,7 @@ func (c *Checker) Handle(ctx context.Context, raw json.RawMessage) (Result, erro
 		Instances: &orgreport.StackSetReader{API: c.deps.CloudFormation},
 		Registry:  c.deps.Registry(st.RegistryTable),
 		Sysdig:    capped,
-	}, orgreport.Options{Now: start})
+	}, orgreport.Options{Now: start, SysdigURL: st.SysdigURL})
 	if err != nil {
 		return Result{}, fmt.Errorf("drift check: %w", err)
 	}

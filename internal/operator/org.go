@@ -185,7 +185,7 @@ func (r *orgRun) build(withSysdig bool) (*orgreport.Report, error) {
 	if withSysdig {
 		src.Sysdig = r.a.client
 	}
-	opts := orgreport.Options{}
+	opts := orgreport.Options{SysdigURL: r.a.baseURL}
 	if r.a.deps.Terminal != nil && r.a.deps.Terminal() {
 		opts.Progress = func(done, total int) {
 			if done == total || done%25 == 0 {

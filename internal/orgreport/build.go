@@ -182,7 +182,12 @@ func providerAPI(r *registry.Record, st Stack) sysdig.APIVersion {
 func readProviders(ctx context.Context, api Providers, all map[string]*facts, st Stack, opts Options) {
 	var todo []*facts
 	for _, f := range all {
-		if f.rec != nil {
+		switch {
+		case f.rec == nil:
+		case otherSysdig(f.rec.SysdigURL, opts.SysdigURL):
+			f.provErr = fmt.Errorf("provider %s was registered at %s, not at %s which this report reads; provider ids are per Sysdig, so it was not read",
+				f.rec.ProviderID, f.rec.SysdigURL, opts.SysdigURL)
+		default:
 			todo = append(todo, f)
 		}
 	}

@@ -253,3 +253,35 @@ func TestBuildSecondRegistration(t *testing.T) {
 		t.Fatalf("plan = %+v", acts)
 	}
 }
+
+// TestBuildDoesNotReadAnotherSysdigsProvider: provider ids are per Sysdig, so a record made
+// at another Sysdig URL is not read at the one the report talks to (its id may be someone
+// else's there): the row is UNKNOWN, and its fix reads it where it was registered.
+func TestBuildDoesNotReadAnotherSysdigsProvider(t *testing.T) {
+	for _, tc := range []struct {
+		name, talking string
+		wantGets      int
+		want          Verdict
+	}{
+		{"the same Sysdig", "https://app.sysdigcloud.com/", 1, VerdictOK},
+		{"another Sysdig", "https://eu1.app.sysdig.com", 0, VerdictUnknown},
+		{"URL not known", "", 1, VerdictOK},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := healthy()
+			r, err := Build(context.Background(), Sources{Stack: testStack(), Org: &w.org, Instances: &w.inst, Registry: &w.reg, Sysdig: &w.sd},
+				Options{SysdigURL: tc.talking})
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := r.Rows[0]
+			if w.sd.gets != tc.wantGets || row.Verdict != tc.want {
+				t.Fatalf("gets %d, verdict %s (%s); want %d, %s", w.sd.gets, row.Verdict, row.Detail, tc.wantGets, tc.want)
+			}
+			if tc.want == VerdictUnknown && (!strings.Contains(row.Detail, "registered at https://app.sysdigcloud.com") ||
+				!strings.Contains(row.Fix, "--api-url https://app.sysdigcloud.com")) {
+				t.Fatalf("detail %q, fix %q: want the recorded Sysdig named in both", row.Detail, row.Fix)
+			}
+		})
+	}
+}

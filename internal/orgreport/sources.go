@@ -93,4 +93,8 @@ type Options struct {
 	SysdigWorkers int
 	// Progress, when set, is told how many Sysdig reads are done out of how many.
 	Progress func(done, total int)
+	// SysdigURL is the Sysdig API base URL the Sysdig reader talks to. A registration
+	// recorded at another Sysdig is not read there (provider ids are per Sysdig): its row
+	// is UNKNOWN, and its fix reads it where it was registered.
+	SysdigURL string
 }
