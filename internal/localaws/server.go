@@ -1,7 +1,8 @@
 // Package localaws holds local stand-ins for the AWS endpoints the custom-resource Lambda
 // talks to: Secrets Manager (the real AWS JSON 1.1 wire protocol, so the real SDK and the
 // awscli work against it), the presigned S3 URL CloudFormation hands out as ResponseURL,
-// and the query-protocol services STS and CloudFormation (DescribeStackInstance). Everything listens on 127.0.0.1 only.
+// the query-protocol services STS and CloudFormation (DescribeStackInstance, ListStackInstances,
+// DescribeStacks), and AWS Organizations (JSON 1.1). Everything listens on 127.0.0.1 only.
 package localaws
 
 import (

@@ -92,6 +92,20 @@ type OrganizationsAPI interface {
 	ListAccountsForParent(ctx context.Context, in *organizations.ListAccountsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListAccountsForParentOutput, error)
 	ListOrganizationalUnitsForParent(ctx context.Context, in *organizations.ListOrganizationalUnitsForParentInput, opts ...func(*organizations.Options)) (*organizations.ListOrganizationalUnitsForParentOutput, error)
 	DescribeAccount(ctx context.Context, in *organizations.DescribeAccountInput, opts ...func(*organizations.Options)) (*organizations.DescribeAccountOutput, error)
+	DescribeOrganization(ctx context.Context, in *organizations.DescribeOrganizationInput, opts ...func(*organizations.Options)) (*organizations.DescribeOrganizationOutput, error)
+}
+
+// ManagementAccount is the organization's management account (DescribeOrganization).
+func (o *OrgReader) ManagementAccount(ctx context.Context) (string, error) {
+	o.calls.Add(1)
+	out, err := o.API.DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		return "", err
+	}
+	if out.Organization == nil {
+		return "", errors.New("DescribeOrganization answered no organization")
+	}
+	return aws.ToString(out.Organization.MasterAccountId), nil
 }
 
 // OrgReader reads accounts from AWS Organizations, every list paginated.

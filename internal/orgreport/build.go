@@ -24,6 +24,7 @@ type facts struct {
 	found     bool  // in the organization at all
 	acctErr   error // the Organizations read that failed
 	mgmt      bool  // the management account the deployer connects itself
+	mgmtOff   bool  // the management account, which StackSets never deploy to, not connected (ConnectManagementAccount false)
 	inst      *Instance
 	instErr   error
 	rec       *registry.Record // the account's registration in force
@@ -86,6 +87,10 @@ func Build(ctx context.Context, src Sources, opts Options) (*Report, error) {
 	}
 	if st.ConnectManagement && st.Account != "" {
 		get(st.Account).mgmt = true
+	} else if m := managementAccount(ctx, src.Org, st); m != "" {
+		if f, ok := all[m]; ok {
+			f.mgmtOff = true
+		}
 	}
 	for _, r := range recs {
 		get(r.Account)
@@ -136,6 +141,21 @@ func Build(ctx context.Context, src Sources, opts Options) (*Report, error) {
 	})
 	rep.Count()
 	return rep, nil
+}
+
+// managementAccount names the organization's management account, where a service-managed
+// StackSet never deploys: from Organizations when it can say, else the deployer's own
+// account when it runs there (CallAs SELF); "" when unknown.
+func managementAccount(ctx context.Context, org Organization, st Stack) string {
+	if m, ok := org.(ManagementAccounter); ok {
+		if id, err := m.ManagementAccount(ctx); err == nil && id != "" {
+			return id
+		}
+	}
+	if st.CallAs == "" || st.CallAs == "SELF" {
+		return st.Account
+	}
+	return ""
 }
 
 // activeRecords lists the registrations in force.

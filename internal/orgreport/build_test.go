@@ -285,3 +285,36 @@ func TestBuildDoesNotReadAnotherSysdigsProvider(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildManagementAccountNotConnected: under a root target the management account is
+// listed, but StackSets never deploy there; with ConnectManagementAccount false it is not
+// MISSING.
+func TestBuildManagementAccountNotConnected(t *testing.T) {
+	for _, callAs := range []string{"SELF", "DELEGATED_ADMIN"} {
+		t.Run(callAs, func(t *testing.T) {
+			st := testStack()
+			st.CallAs, st.OUs = callAs, []string{"r-ab12"}
+			org := &mgmtOrg{fakeOrg: fakeOrg{listed: []Account{{ID: mgmtID, Name: "management", State: "ACTIVE", OU: "r-ab12", Target: "r-ab12"}}}}
+			if callAs == "SELF" {
+				org.mgmt = "" // unknown to Organizations: the deployer's account stands for it
+			} else {
+				st.Account = acct(50) // the delegated administrator
+				org.mgmt = mgmtID
+			}
+			r, err := Build(context.Background(), Sources{Stack: st, Org: org, Instances: &fakeInstances{}, Registry: &fakeRegistry{}}, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.Rows) != 1 || r.Rows[0].Verdict != VerdictOK || !strings.Contains(r.Rows[0].Detail, "never deploy") {
+				t.Fatalf("rows = %+v", r.Rows)
+			}
+		})
+	}
+}
+
+type mgmtOrg struct {
+	fakeOrg
+	mgmt string
+}
+
+func (o *mgmtOrg) ManagementAccount(context.Context) (string, error) { return o.mgmt, nil }

@@ -59,6 +59,12 @@ type Organization interface {
 	Account(ctx context.Context, id string) (a Account, found bool, err error)
 }
 
+// ManagementAccounter is an Organization that can name the management account
+// (DescribeOrganization); without it, the deployer's account stands for it when CallAs is SELF.
+type ManagementAccounter interface {
+	ManagementAccount(ctx context.Context) (string, error)
+}
+
 // Instances reads the StackSet's stack instances.
 type Instances interface {
 	Instances(ctx context.Context, stackSet, callAs string) ([]Instance, error)

@@ -99,6 +99,9 @@ func classify(f *facts, st Stack, sysdigOn bool) Row {
 			// A closed account is not expected to be connected, and nothing is registered.
 			return set(VerdictOK, fmt.Sprintf("the account is %s: nothing to connect and nothing registered", cmpOr(f.acct.State, "not in the organization")), "")
 		}
+		if f.inst == nil && f.mgmtOff {
+			return set(VerdictOK, "the management account: StackSets never deploy here, and the deployer does not connect it (ConnectManagementAccount is false)", "")
+		}
 		if f.inst == nil {
 			if t := target(f); t != f.acct.OU {
 				// A nested OU is not itself a target: name both, as the fix names the target.

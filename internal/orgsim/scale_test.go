@@ -82,10 +82,10 @@ func runStatus(ctx context.Context, w *World) (scaleRun, error) {
 }
 
 // wantOrgCalls is the Organizations requests of a walk: per OU (the target and n/500
-// sub-OUs), its account pages (at least one) and one OU page.
+// sub-OUs), its account pages (at least one) and one OU page; and one DescribeOrganization.
 func wantOrgCalls(n int) int64 {
 	ous := (n + 499) / 500
-	calls := int64(2) // the target: one empty account page, one page of sub-OUs
+	calls := int64(3) // the target: one empty account page, one page of sub-OUs; DescribeOrganization
 	for i := range ous {
 		inOU := min(500, n-i*500)
 		calls += int64((inOU+19)/20) + 1
