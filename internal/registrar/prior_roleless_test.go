@@ -2,17 +2,12 @@ package registrar
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"regexp"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/cfn"
-
-	"sysdig-aws-connect/internal/customresource"
-	"sysdig-aws-connect/internal/localaws"
 	"sysdig-aws-connect/internal/registry"
 	"sysdig-aws-connect/internal/sysdig"
 )
@@ -54,26 +49,9 @@ func takeOverWithAnswer(t *testing.T, answer func(id string) string) {
 	otherID := e.emu.Seed(sysdig.ProviderSpec{RoleARN: role2ARN})
 	prior := ProviderRef{API: sysdig.V1, BaseURL: e.url, ID: otherID, RoleARN: roleARN}.String()
 
-	catcher := localaws.NewResponseCatcher()
-	_, stop := catcher.Start()
-	t.Cleanup(stop)
-	id := fmt.Sprintf("req-%d", requestSeq.Add(1))
-	fn := customresource.New(customresource.HandlerFunc(e.reg.Handle), customresource.WithDeduplicator(takenOver{prior: prior}))
-	payload, _ := json.Marshal(customresource.Request{RequestType: cfn.RequestCreate, RequestID: id, ResponseURL: catcher.NewURL(id),
-		ResourceType: TypeProvider, LogicalResourceID: "SysdigProvider", StackID: stackID, ResourceProperties: e.props()})
+	resp := createTakenOver(t, e, prior, e.props())
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	if err := fn.Invoke(ctx, payload); err != nil {
-		t.Fatal(err)
-	}
-	attempts := catcher.Attempts(id)
-	if len(attempts) != 1 {
-		t.Fatalf("%d answers, want 1", len(attempts))
-	}
-	var resp localaws.Response
-	if err := json.Unmarshal(attempts[0].Body, &resp); err != nil {
-		t.Fatal(err)
-	}
 	if resp.PhysicalResourceID == prior {
 		t.Fatalf("answered %s with the prior id, which Sysdig's answer does not prove this request's", resp.Status)
 	}

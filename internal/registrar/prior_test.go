@@ -93,26 +93,7 @@ func TestCreateTakenOverAfterTheRegistration(t *testing.T) {
 				e.emu.Inject(*tc.fault)
 			}
 			from := len(e.emu.Requests())
-			catcher := localaws.NewResponseCatcher()
-			_, stop := catcher.Start()
-			t.Cleanup(stop)
-			id := fmt.Sprintf("req-%d", requestSeq.Add(1))
-			fn := customresource.New(customresource.HandlerFunc(e.reg.Handle), customresource.WithDeduplicator(takenOver{prior: prior}))
-			payload, _ := json.Marshal(customresource.Request{RequestType: cfn.RequestCreate, RequestID: id, ResponseURL: catcher.NewURL(id),
-				ResourceType: TypeProvider, LogicalResourceID: "SysdigProvider", StackID: stackID, ResourceProperties: e.props(tc.props...)})
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := fn.Invoke(ctx, payload); err != nil {
-				t.Fatal(err)
-			}
-			attempts := catcher.Attempts(id)
-			if len(attempts) != 1 {
-				t.Fatalf("%d answers, want 1", len(attempts))
-			}
-			var resp localaws.Response
-			if err := json.Unmarshal(attempts[0].Body, &resp); err != nil {
-				t.Fatal(err)
-			}
+			resp := createTakenOver(t, e, prior, e.props(tc.props...))
 			if resp.Status != tc.wantStatus || (resp.PhysicalResourceID == prior) != tc.wantPrior || !strings.Contains(resp.Reason, tc.wantReason) {
 				t.Fatalf("answer %s %q (%s); want %s, naming the prior %v, reason with %q", resp.Status, resp.PhysicalResourceID, resp.Reason, tc.wantStatus, tc.wantPrior, tc.wantReason)
 			}
@@ -137,4 +118,31 @@ func TestCreateTakenOverAfterTheRegistration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// createTakenOver sends a Create that a dead delivery held, having recorded prior as the
+// provider it registered, and returns the one answer CloudFormation got.
+func createTakenOver(t *testing.T, e *env, prior string, props map[string]any) localaws.Response {
+	t.Helper()
+	catcher := localaws.NewResponseCatcher()
+	_, stop := catcher.Start()
+	t.Cleanup(stop)
+	id := fmt.Sprintf("req-%d", requestSeq.Add(1))
+	fn := customresource.New(customresource.HandlerFunc(e.reg.Handle), customresource.WithDeduplicator(takenOver{prior: prior}))
+	payload, _ := json.Marshal(customresource.Request{RequestType: cfn.RequestCreate, RequestID: id, ResponseURL: catcher.NewURL(id),
+		ResourceType: TypeProvider, LogicalResourceID: "SysdigProvider", StackID: stackID, ResourceProperties: props})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := fn.Invoke(ctx, payload); err != nil {
+		t.Fatal(err)
+	}
+	attempts := catcher.Attempts(id)
+	if len(attempts) != 1 {
+		t.Fatalf("%d answers, want 1", len(attempts))
+	}
+	var resp localaws.Response
+	if err := json.Unmarshal(attempts[0].Body, &resp); err != nil {
+		t.Fatal(err)
+	}
+	return resp
 }
