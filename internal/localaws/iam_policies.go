@@ -127,30 +127,20 @@ func (i *IAM) TagRole(role string, tags ...IAMTag) error {
 }
 
 func (i *IAM) putRolePolicyAction(form url.Values) (any, error) {
-	role, err := required(form, "RoleName")
+	v, err := requiredAll(form, "RoleName", "PolicyName", "PolicyDocument")
 	if err != nil {
 		return nil, err
 	}
-	name, err := required(form, "PolicyName")
-	if err != nil {
-		return nil, err
-	}
-	doc, err := required(form, "PolicyDocument")
-	if err != nil {
-		return nil, err
-	}
+	role, name, doc := v[0], v[1], v[2]
 	return nil, i.PutRolePolicy(role, name, doc)
 }
 
 func (i *IAM) getRolePolicyAction(form url.Values) (any, error) {
-	role, err := required(form, "RoleName")
+	v, err := requiredAll(form, "RoleName", "PolicyName")
 	if err != nil {
 		return nil, err
 	}
-	name, err := required(form, "PolicyName")
-	if err != nil {
-		return nil, err
-	}
+	role, name := v[0], v[1]
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	r, err := i.roleNamed(role)
@@ -221,38 +211,29 @@ func (i *IAM) listRolePoliciesAction(form url.Values) (any, error) {
 }
 
 func (i *IAM) deleteRolePolicyAction(form url.Values) (any, error) {
-	role, err := required(form, "RoleName")
+	v, err := requiredAll(form, "RoleName", "PolicyName")
 	if err != nil {
 		return nil, err
 	}
-	name, err := required(form, "PolicyName")
-	if err != nil {
-		return nil, err
-	}
+	role, name := v[0], v[1]
 	return nil, i.DeleteRolePolicy(role, name)
 }
 
 func (i *IAM) attachRolePolicyAction(form url.Values) (any, error) {
-	role, err := required(form, "RoleName")
+	v, err := requiredAll(form, "RoleName", "PolicyArn")
 	if err != nil {
 		return nil, err
 	}
-	arn, err := required(form, "PolicyArn")
-	if err != nil {
-		return nil, err
-	}
+	role, arn := v[0], v[1]
 	return nil, i.AttachRolePolicy(role, arn)
 }
 
 func (i *IAM) detachRolePolicyAction(form url.Values) (any, error) {
-	role, err := required(form, "RoleName")
+	v, err := requiredAll(form, "RoleName", "PolicyArn")
 	if err != nil {
 		return nil, err
 	}
-	arn, err := required(form, "PolicyArn")
-	if err != nil {
-		return nil, err
-	}
+	role, arn := v[0], v[1]
 	return nil, i.DetachRolePolicy(role, arn)
 }
 
@@ -300,4 +281,17 @@ func (i *IAM) tagRoleAction(form url.Values) (any, error) {
 		return nil, invalid("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
 	return nil, i.TagRole(role, tags...)
+}
+
+// requiredAll is required for each name, in order: the values, or the first missing one's error.
+func requiredAll(form url.Values, names ...string) ([]string, error) {
+	out := make([]string, len(names))
+	for k, name := range names {
+		v, err := required(form, name)
+		if err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, nil
 }
